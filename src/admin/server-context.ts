@@ -1,0 +1,22 @@
+/**
+ * What the operator surfaces (four-letter words, AdminServer, metrics) read from a running
+ * server: one narrow view, so they do not reach into the server's internals.
+ */
+import type { ServerConfig } from '../config/zoo-cfg';
+import type { ClientConnection } from '../server/client-connection';
+import type { Logger, ZooKeeperServer } from '../server/zookeeper-server';
+
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly server: ZooKeeperServer;
+  readonly logger: Logger;
+  /** "3.8.0-zookeeper-ts-<version>, built on <date>" in `srvr` style. */
+  readonly versionString: string;
+  /** standalone | leader | follower | observer. */
+  mode(): string;
+  isServing(): boolean;
+  connections(): Iterable<ClientConnection>;
+  connectionCount(): number;
+  /** ServerCnxn.dumpConnectionInfo. */
+  describeConnection(c: ClientConnection, brief: boolean): string;
+}

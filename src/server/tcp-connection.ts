@@ -1,0 +1,257 @@
+/**
+ * One client TCP connection (Apache ZooKeeper's NIOServerCnxn): the I/O shell around the core.
+ *
+ * Wire format, both directions:
+ *   frame    := int32 length, then length bytes
+ *   first    := ConnectRequest [readOnly:boolean]           (client, once)
+ *             | a four-letter word: 4 ASCII bytes read as the length int, e.g. "ruok"
+ *   request  := RequestHeader(xid, type) record              (client, after the handshake)
+ *   reply    := ReplyHeader(xid, zxid, err) [record]         (server)
+ *   event    := ReplyHeader(-1, -1, 0) WatcherEvent          (server)
+ *   connect  := ConnectResponse [readOnly:boolean]           (server, once)
+ *
+ * A length outside [0, jute.maxbuffer] or a frame that does not decode closes this connection
+ * with a log line; nothing else is affected. Replies written in one event-loop turn leave in one
+ * writev (cork/uncork).
+ */
+import type { Socket } from 'node:net';
+import { JuteError, JuteReader, JuteWriter } from '../jute/codec';
+import * as R from '../jute/records';
+import { Xid } from '../protocol/constants';
+import type { IdValue } from '../jute/records';
+import { newConnectionStats, type ClientConnection, type ConnectionStats, type ReplyBody } from './client-connection';
+import type { Logger, ZooKeeperServer } from './zookeeper-server';
+import { hexSessionId } from './zookeeper-server';
+
+/** Stop reading from a client whose unsent replies exceed this. */
+const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
+
+export interface FourLetterWordHandler {
+  /** The word for a 4-byte length value, or null if it is not a four-letter word. */
+  wordFor(len: number): string | null;
+  /** Produces the whole answer; the connection closes after writing it. */
+  run(word: string, cnxn: TcpConnection): Promise<string> | string;
+}
+
+let nextConnectionId = 1;
+
+/** InetAddress.getHostAddress formatting: IPv4 dotted, IPv6 in full uncompressed groups. */
+export function javaHostAddress(addr: string | undefined): string {
+  if (addr === undefined) return '';
+  if (addr.startsWith('::ffff:') && addr.includes('.')) return addr.substring(7);
+  if (!addr.includes(':')) return addr;
+  const [head, tail] = addr.split('::') as [string, string | undefined];
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => Number.parseInt(g, 16).toString(16)).join(':');
+}
+
+export class TcpConnection implements ClientConnection {
+  readonly id = nextConnectionId++;
+  sessionId = 0n;
+  sessionTimeoutMs = 0;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly authInfo: IdValue[];
+  readonly stats: ConnectionStats;
+  outstanding = 0;
+  closed = false;
+  private initialized = false;
+  /** Between the ConnectRequest and its answer: later frames wait, as NIOServerCnxn.disableRecv does. */
+  private awaitingSession = false;
+  private closing = false;
+  private buf: Buffer = Buffer.alloc(0);
+  private corked = false;
+  private paused = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly server: ZooKeeperServer,
+    private readonly logger: Logger,
+    private readonly maxBufferBytes: number,
+    private readonly fourLetterWords: FourLetterWordHandler,
+    private readonly onClose: (c: TcpConnection) => void,
+  ) {
+    this.remoteAddress = javaHostAddress(socket.remoteAddress);
+    this.remotePort = socket.remotePort ?? 0;
+    this.authInfo = [{ scheme: 'ip', id: this.remoteAddress }];
+    this.stats = newConnectionStats(server.clock.monoNowMs());
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.logger.debug({ err: e.message, client: this.remoteAddress }, 'client socket error'));
+    socket.on('close', () => this.cleanup());
+    socket.on('drain', () => this.maybeResume());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    try {
+      // Bounded: each pass consumes one whole frame or stops.
+      while (!this.closing && !this.awaitingSession && this.buf.length >= 4) {
+        const len = this.buf.readInt32BE(0);
+        if (!this.initialized) {
+          const word = this.fourLetterWords.wordFor(len);
+          if (word !== null) {
+            this.buf = Buffer.alloc(0);
+            this.runFourLetterWord(word);
+            return;
+          }
+        }
+        if (len < 0 || len > this.maxBufferBytes) {
+          this.logger.warn(
+            { client: `${this.remoteAddress}:${this.remotePort}`, len, maxBuffer: this.maxBufferBytes },
+            `Len error ${len}: closing connection (frame length outside 0..jute.maxbuffer)`,
+          );
+          this.close(`Len error ${len}`);
+          return;
+        }
+        if (this.buf.length < 4 + len) break;
+        const frame = this.buf.subarray(4, 4 + len);
+        this.buf = this.buf.subarray(4 + len);
+        this.stats.packetsReceived++;
+        if (!this.initialized) this.readConnectRequest(frame);
+        else this.readRequest(frame);
+      }
+    } catch (e) {
+      if (e instanceof JuteError) {
+        this.logger.warn({ client: `${this.remoteAddress}:${this.remotePort}`, err: e.message }, 'malformed request; closing connection');
+        this.close(`malformed request: ${e.message}`);
+        return;
+      }
+      throw e;
+    }
+    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
+    if (!this.paused && this.server.shouldThrottle()) {
+      this.paused = true;
+      this.socket.pause();
+      this.server.whenUnthrottled(() => this.maybeResume());
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed) return;
+    if (this.socket.writableLength > MAX_PENDING_WRITE_BYTES || this.server.shouldThrottle()) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private readConnectRequest(frame: Buffer): void {
+    this.awaitingSession = true;
+    const err = this.server.processConnectRequest(this, frame);
+    if (err !== null) {
+      this.logger.info({ client: this.remoteAddress }, err);
+      this.close(err);
+    }
+  }
+
+  private readRequest(frame: Buffer): void {
+    const r = new JuteReader(frame, 0, frame.length, this.maxBufferBytes);
+    const xid = r.int();
+    const type = r.int();
+    this.server.processPacket(this, xid, type, frame.subarray(8));
+  }
+
+  private runFourLetterWord(word: string): void {
+    this.initialized = true;
+    this.closing = true;
+    this.socket.pause();
+    Promise.resolve()
+      .then(() => this.fourLetterWords.run(word, this))
+      .then(
+        (out) => this.socket.end(out),
+        (e) => {
+          this.logger.error({ err: e, word }, 'four-letter word failed');
+          this.socket.destroy();
+        },
+      );
+  }
+
+  private write(buf: Buffer): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(buf);
+    this.stats.packetsSent++;
+    this.server.stats.packetsSent++;
+    if (!this.paused && this.socket.writableLength > MAX_PENDING_WRITE_BYTES) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  sendReply(xid: number, zxid: number, err: number, body: ReplyBody | null): void {
+    const w = new JuteWriter(body === null ? 20 : 128);
+    const at = w.reserveInt();
+    w.int(xid);
+    w.long(zxid);
+    w.int(err);
+    if (body !== null) body.encode(w);
+    w.patchInt(at, w.offset - 4);
+    this.write(w.finish());
+  }
+
+  sendNotification(type: number, state: number, path: string): void {
+    const w = new JuteWriter(64);
+    const at = w.reserveInt();
+    w.int(Xid.NOTIFICATION);
+    w.long(-1);
+    w.int(0);
+    R.WatcherEvent.encode(w, { type, state, path });
+    w.patchInt(at, w.offset - 4);
+    this.write(w.finish());
+  }
+
+  finishSessionInit(valid: boolean, passwd: Buffer): void {
+    const w = new JuteWriter(64);
+    const at = w.reserveInt();
+    R.ConnectResponse.encode(w, {
+      protocolVersion: 0,
+      timeOut: valid ? this.sessionTimeoutMs : 0,
+      sessionId: valid ? this.sessionId : 0n,
+      passwd,
+    });
+    w.boolean(false);
+    w.patchInt(at, w.offset - 4);
+    this.write(w.finish());
+    this.awaitingSession = false;
+    if (valid) {
+      this.initialized = true;
+      if (this.buf.length > 0) setImmediate(() => this.onData(Buffer.alloc(0)));
+    } else {
+      this.closeAfterFlush(`invalid session ${hexSessionId(this.sessionId)}, probably expired`);
+    }
+  }
+
+  closeAfterFlush(reason: string): void {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    this.logger.debug({ sessionId: hexSessionId(this.sessionId), reason }, 'closing connection');
+    this.socket.end();
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.logger.debug({ sessionId: hexSessionId(this.sessionId), reason }, 'closing connection');
+    this.closing = true;
+    this.socket.destroy();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(this);
+  }
+
+  isInitialized(): boolean {
+    return this.initialized;
+  }
+}

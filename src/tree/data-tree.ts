@@ -1,0 +1,597 @@
+/**
+ * The in-memory znode tree: Apache ZooKeeper's DataTree, as a pure state machine. Txns go in
+ * through processTxn; reads go through the get* methods; watch events that either produce are
+ * collected in `events` for the caller to deliver. Nothing here touches a socket, file or clock.
+ */
+import { EventType, Err, OpCode } from '../protocol/constants';
+import { KeeperError } from '../protocol/keeper-error';
+import type { AclValue, StatValue, TxnHeaderValue } from '../jute/records';
+import { AclCache, OPEN_UNSAFE_ACL_ID, READ_ACL_UNSAFE } from './acl';
+import { javaHashSetOrder } from './java-hash-order';
+import { childNameOf, parentOf } from './paths';
+import { WatchManager, WatcherMode, type WatcherId, type WatcherModeValue } from './watch-manager';
+import type { Txn, TxnBody } from './txn';
+import { EphemeralKind, ephemeralKindOf, ttlOf, CONTAINER_EPHEMERAL_OWNER, TTL_EPHEMERAL_MASK } from './ephemeral-type';
+import { QUOTA_ROOT, LIMIT_NODE, STAT_NODE, formatStats, parseStats } from './quota';
+
+export interface ZNode {
+  data: Buffer | null;
+  /** Index into the ACL cache. */
+  acl: number;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
+  /** Child names in insertion order; null until the first child. */
+  children: Set<string> | null;
+  /** Largest child count ever held, which fixes Java's HashSet capacity (see java-hash-order). */
+  maxChildren: number;
+}
+
+export interface WatchEvent {
+  watcher: WatcherId;
+  type: number;
+  path: string;
+}
+
+export interface ProcessTxnResult {
+  clientId: bigint;
+  cxid: number;
+  zxid: number;
+  type: number;
+  err: number;
+  path: string | null;
+  stat: StatValue | null;
+  multiResult: ProcessTxnResult[] | null;
+}
+
+export const ROOT_PATH = '/';
+export const PROC_PATH = '/zookeeper';
+export const CONFIG_PATH = '/zookeeper/config';
+
+function newNode(data: Buffer | null, acl: number, zxid: number, time: number, ephemeralOwner: bigint): ZNode {
+  return {
+    data,
+    acl,
+    czxid: zxid,
+    mzxid: zxid,
+    ctime: time,
+    mtime: time,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner,
+    pzxid: zxid,
+    children: null,
+    maxChildren: 0,
+  };
+}
+
+export function statOf(n: ZNode): StatValue {
+  return {
+    czxid: n.czxid,
+    mzxid: n.mzxid,
+    ctime: n.ctime,
+    mtime: n.mtime,
+    version: n.version,
+    cversion: n.cversion,
+    aversion: n.aversion,
+    ephemeralOwner: n.ephemeralOwner,
+    dataLength: n.data === null ? 0 : n.data.length,
+    numChildren: n.children === null ? 0 : n.children.size,
+    pzxid: n.pzxid,
+  };
+}
+
+export class DataTree {
+  private readonly nodes = new Map<string, ZNode>();
+  readonly aclCache = new AclCache();
+  readonly dataWatches = new WatchManager();
+  readonly childWatches = new WatchManager();
+  /** Events produced since the caller last drained them. */
+  events: WatchEvent[] = [];
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  /** Paths that have a quota (the PathTrie of Apache ZooKeeper). */
+  private readonly quotaPaths = new Set<string>();
+  lastProcessedZxid = 0;
+  private dataSize = 0;
+
+  constructor() {
+    const root = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
+    this.nodes.set(ROOT_PATH, root);
+    this.addChild(root, 'zookeeper');
+    const proc = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
+    this.nodes.set(PROC_PATH, proc);
+    this.addChild(proc, 'quota');
+    this.nodes.set(QUOTA_ROOT, newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
+    this.addChild(proc, 'config');
+    this.nodes.set(CONFIG_PATH, newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
+    // ZOOKEEPER-2014: the config node is read-only by default; setACL with version -1 leaves aversion at -1.
+    this.setACL(CONFIG_PATH, READ_ACL_UNSAFE, -1);
+    for (const [p, n] of this.nodes) this.dataSize += nodeSize(p, n.data);
+  }
+
+  // ---- lookups ------------------------------------------------------------------------------
+
+  /** The node at `path`; "" is an alias of the root, as in Apache ZooKeeper. */
+  getNode(path: string): ZNode | undefined {
+    return this.nodes.get(path === '' ? ROOT_PATH : path);
+  }
+
+  nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  approximateDataSize(): number {
+    return this.dataSize;
+  }
+
+  aclOf(n: ZNode): AclValue[] {
+    return this.aclCache.lookup(n.acl);
+  }
+
+  isSpecialPath(path: string): boolean {
+    return path === ROOT_PATH || path === PROC_PATH || path === QUOTA_ROOT || path === CONFIG_PATH;
+  }
+
+  childrenOf(n: ZNode): string[] {
+    return n.children === null ? [] : javaHashSetOrder(n.children, n.maxChildren);
+  }
+
+  ephemeralsOf(sessionId: bigint): Set<string> {
+    return new Set(this.ephemerals.get(sessionId) ?? []);
+  }
+
+  ephemeralSessions(): IterableIterator<[bigint, Set<string>]> {
+    return this.ephemerals.entries();
+  }
+
+  ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  allPaths(): IterableIterator<string> {
+    return this.nodes.keys();
+  }
+
+  // ---- reads (FinalRequestProcessor's view) --------------------------------------------------
+
+  getData(path: string, watcher: WatcherId | null): { data: Buffer | null; stat: StatValue } {
+    const n = this.getNode(path);
+    if (n === undefined) throw new KeeperError(Err.NONODE);
+    if (watcher !== null) this.dataWatches.add(path, watcher);
+    return { data: n.data, stat: statOf(n) };
+  }
+
+  statNode(path: string, watcher: WatcherId | null): StatValue {
+    const n = this.getNode(path);
+    if (watcher !== null) this.dataWatches.add(path, watcher);
+    if (n === undefined) throw new KeeperError(Err.NONODE);
+    return statOf(n);
+  }
+
+  getChildren(path: string, watcher: WatcherId | null): { children: string[]; stat: StatValue } {
+    const n = this.getNode(path);
+    if (n === undefined) throw new KeeperError(Err.NONODE);
+    const children = this.childrenOf(n);
+    if (watcher !== null) this.childWatches.add(path, watcher);
+    return { children, stat: statOf(n) };
+  }
+
+  getAllChildrenNumber(path: string): number {
+    if (path === ROOT_PATH) return this.nodes.size - 1;
+    const prefix = path + '/';
+    let count = 0;
+    for (const p of this.nodes.keys()) if (p.startsWith(prefix)) count++;
+    return count;
+  }
+
+  addWatch(path: string, watcher: WatcherId, mode: number): void {
+    const m: WatcherModeValue = mode === 1 ? WatcherMode.PERSISTENT_RECURSIVE : WatcherMode.PERSISTENT;
+    this.dataWatches.add(path, watcher, m);
+    this.childWatches.add(path, watcher, m);
+  }
+
+  /** DataTree.setWatches: re-arms a reconnecting client's watches, firing what it missed. */
+  setWatches(
+    relativeZxid: number,
+    dataWatches: string[],
+    existWatches: string[],
+    childWatches: string[],
+    persistentWatches: string[],
+    persistentRecursiveWatches: string[],
+    watcher: WatcherId,
+  ): void {
+    for (const path of dataWatches) {
+      const n = this.getNode(path);
+      if (n === undefined) this.events.push({ watcher, type: EventType.NodeDeleted, path });
+      else if (n.mzxid > relativeZxid) this.events.push({ watcher, type: EventType.NodeDataChanged, path });
+      else this.dataWatches.add(path, watcher);
+    }
+    for (const path of existWatches) {
+      if (this.getNode(path) !== undefined) this.events.push({ watcher, type: EventType.NodeCreated, path });
+      else this.dataWatches.add(path, watcher);
+    }
+    for (const path of childWatches) {
+      const n = this.getNode(path);
+      if (n === undefined) this.events.push({ watcher, type: EventType.NodeDeleted, path });
+      else if (n.pzxid > relativeZxid) this.events.push({ watcher, type: EventType.NodeChildrenChanged, path });
+      else this.childWatches.add(path, watcher);
+    }
+    for (const path of persistentWatches) {
+      this.childWatches.add(path, watcher, WatcherMode.PERSISTENT);
+      this.dataWatches.add(path, watcher, WatcherMode.PERSISTENT);
+    }
+    for (const path of persistentRecursiveWatches) {
+      this.childWatches.add(path, watcher, WatcherMode.PERSISTENT_RECURSIVE);
+      this.dataWatches.add(path, watcher, WatcherMode.PERSISTENT_RECURSIVE);
+    }
+  }
+
+  /** WatcherType: 1 children, 2 data, 3 any. */
+  containsWatcher(path: string, type: number, watcher: WatcherId): boolean {
+    const c = type !== 2 && this.childWatches.contains(path, watcher);
+    const d = type !== 1 && this.dataWatches.contains(path, watcher);
+    return c || d;
+  }
+
+  removeWatch(path: string, type: number, watcher: WatcherId): boolean {
+    const c = type !== 2 && this.childWatches.removeWatch(path, watcher);
+    const d = type !== 1 && this.dataWatches.removeWatch(path, watcher);
+    return c || d;
+  }
+
+  removeWatcher(watcher: WatcherId): void {
+    this.dataWatches.removeWatcher(watcher);
+    this.childWatches.removeWatcher(watcher);
+  }
+
+  watchCount(): number {
+    return this.dataWatches.size() + this.childWatches.size();
+  }
+
+  private fire(mgr: WatchManager, path: string, type: number, suppress?: ReadonlySet<WatcherId>): Set<WatcherId> {
+    const fired = mgr.trigger(path, type);
+    for (const w of fired) if (suppress === undefined || !suppress.has(w)) this.events.push({ watcher: w, type, path });
+    return fired;
+  }
+
+  // ---- mutations ----------------------------------------------------------------------------
+
+  private addChild(parent: ZNode, name: string): void {
+    if (parent.children === null) parent.children = new Set();
+    parent.children.add(name);
+    if (parent.children.size > parent.maxChildren) parent.maxChildren = parent.children.size;
+  }
+
+  createNode(
+    path: string,
+    data: Buffer | null,
+    acl: AclValue[] | null,
+    ephemeralOwner: bigint,
+    parentCVersion: number,
+    zxid: number,
+    time: number,
+  ): StatValue {
+    const parentName = parentOf(path);
+    const childName = childNameOf(path);
+    const parent = this.getNode(parentName);
+    if (parent === undefined) throw new KeeperError(Err.NONODE);
+    const aclIndex = this.aclCache.intern(acl);
+    if (parent.children !== null && parent.children.has(childName)) {
+      // The interned reference stays counted, as in Apache ZooKeeper (fuzzy-snapshot replay).
+      throw new KeeperError(Err.NODEEXISTS);
+    }
+    let cv = parentCVersion;
+    if (cv === -1) cv = parent.cversion + 1;
+    if (cv > parent.cversion) {
+      parent.cversion = cv;
+      parent.pzxid = zxid;
+    }
+    const child = newNode(data, aclIndex, zxid, time, ephemeralOwner);
+    this.addChild(parent, childName);
+    this.nodes.set(path, child);
+    this.dataSize += nodeSize(path, data);
+    const kind = ephemeralKindOf(ephemeralOwner);
+    if (kind === EphemeralKind.CONTAINER) this.containers.add(path);
+    else if (kind === EphemeralKind.TTL) this.ttls.add(path);
+    else if (ephemeralOwner !== 0n) {
+      let set = this.ephemerals.get(ephemeralOwner);
+      if (set === undefined) {
+        set = new Set();
+        this.ephemerals.set(ephemeralOwner, set);
+      }
+      set.add(path);
+    }
+    if (parentName.startsWith(QUOTA_ROOT)) {
+      if (childName === LIMIT_NODE) this.quotaPaths.add(parentName.substring(QUOTA_ROOT.length));
+      if (childName === STAT_NODE) this.updateQuotaForPath(parentName.substring(QUOTA_ROOT.length));
+    }
+    const quotaPrefix = this.maxPrefixWithQuota(path);
+    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, data === null ? 0 : data.length, 1);
+    this.fire(this.dataWatches, path, EventType.NodeCreated);
+    this.fire(this.childWatches, parentName === '' ? '/' : parentName, EventType.NodeChildrenChanged);
+    return statOf(child);
+  }
+
+  deleteNode(path: string, zxid: number): void {
+    const parentName = parentOf(path);
+    const childName = childNameOf(path);
+    const parent = this.getNode(parentName);
+    if (parent === undefined) throw new KeeperError(Err.NONODE);
+    if (parent.children !== null) parent.children.delete(childName);
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (node === undefined) throw new KeeperError(Err.NONODE);
+    this.nodes.delete(path);
+    this.aclCache.removeUsage(node.acl);
+    this.dataSize -= nodeSize(path, node.data);
+    const owner = node.ephemeralOwner;
+    const kind = ephemeralKindOf(owner);
+    if (kind === EphemeralKind.CONTAINER) this.containers.delete(path);
+    else if (kind === EphemeralKind.TTL) this.ttls.delete(path);
+    else if (owner !== 0n) {
+      const set = this.ephemerals.get(owner);
+      if (set !== undefined) {
+        set.delete(path);
+        if (set.size === 0) this.ephemerals.delete(owner);
+      }
+    }
+    if (parentName.startsWith(PROC_PATH) && childName === LIMIT_NODE) {
+      this.quotaPaths.delete(parentName.substring(QUOTA_ROOT.length));
+    }
+    const quotaPrefix = this.maxPrefixWithQuota(path);
+    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, node.data === null ? 0 : -node.data.length, -1);
+    const processed = this.fire(this.dataWatches, path, EventType.NodeDeleted);
+    this.fire(this.childWatches, path, EventType.NodeDeleted, processed);
+    this.fire(this.childWatches, parentName === '' ? '/' : parentName, EventType.NodeChildrenChanged);
+  }
+
+  setData(path: string, data: Buffer | null, version: number, zxid: number, time: number): StatValue {
+    const n = this.getNode(path);
+    if (n === undefined) throw new KeeperError(Err.NONODE);
+    const last = n.data;
+    n.data = data;
+    n.mtime = time;
+    n.mzxid = zxid;
+    n.version = version;
+    const stat = statOf(n);
+    const quotaPrefix = this.maxPrefixWithQuota(path);
+    if (quotaPrefix !== null) {
+      this.updateQuotaStat(quotaPrefix, (data === null ? 0 : data.length) - (last === null ? 0 : last.length), 0);
+    }
+    this.dataSize += nodeSize(path, data) - nodeSize(path, last);
+    this.fire(this.dataWatches, path, EventType.NodeDataChanged);
+    return stat;
+  }
+
+  setACL(path: string, acl: AclValue[], version: number): StatValue {
+    const n = this.getNode(path);
+    if (n === undefined) throw new KeeperError(Err.NONODE);
+    this.aclCache.removeUsage(n.acl);
+    n.aversion = version;
+    n.acl = this.aclCache.intern(acl);
+    return statOf(n);
+  }
+
+  private setCversionPzxid(path: string, newCversion: number, zxid: number): void {
+    const p = path.endsWith('/') ? path.substring(0, path.length - 1) : path;
+    const n = this.getNode(p);
+    if (n === undefined) throw new KeeperError(Err.NONODE, p);
+    const cv = newCversion === -1 ? n.cversion + 1 : newCversion;
+    if (cv > n.cversion) {
+      n.cversion = cv;
+      n.pzxid = zxid;
+    }
+  }
+
+  /** Deletes a session's ephemerals (DataTree.killSession). */
+  private killSession(sessionId: bigint, zxid: number, pathsInTxn: string[] | null): void {
+    const local = this.ephemerals.get(sessionId);
+    this.ephemerals.delete(sessionId);
+    const remaining = local === undefined ? null : new Set(local);
+    if (pathsInTxn !== null) {
+      for (const p of pathsInTxn) {
+        this.deleteIgnoringMissing(p, zxid);
+        remaining?.delete(p);
+      }
+    }
+    if (remaining !== null) for (const p of remaining) this.deleteIgnoringMissing(p, zxid);
+  }
+
+  private deleteIgnoringMissing(path: string, zxid: number): void {
+    try {
+      this.deleteNode(path, zxid);
+    } catch (e) {
+      if (!(e instanceof KeeperError && e.code === Err.NONODE)) throw e;
+    }
+  }
+
+  // ---- txns ---------------------------------------------------------------------------------
+
+  processTxn(txn: Txn): ProcessTxnResult {
+    return this.processTxnBody(txn.hdr, txn.body, false);
+  }
+
+  private processTxnBody(hdr: TxnHeaderValue, body: TxnBody, isSubTxn: boolean): ProcessTxnResult {
+    const rc: ProcessTxnResult = {
+      clientId: hdr.clientId,
+      cxid: hdr.cxid,
+      zxid: hdr.zxid,
+      type: hdr.type,
+      err: 0,
+      path: null,
+      stat: null,
+      multiResult: null,
+    };
+    try {
+      switch (body.type) {
+        case OpCode.create:
+        case OpCode.create2: {
+          const t = body.record;
+          rc.path = t.path;
+          const stat = this.createNode(
+            t.path,
+            t.data,
+            t.acl,
+            t.ephemeral ? hdr.clientId : 0n,
+            t.parentCVersion,
+            hdr.zxid,
+            hdr.time,
+          );
+          if (hdr.type === OpCode.create2) rc.stat = stat;
+          break;
+        }
+        case OpCode.createTTL: {
+          const t = body.record;
+          rc.path = t.path;
+          rc.stat = this.createNode(t.path, t.data, t.acl, TTL_EPHEMERAL_MASK | BigInt(t.ttl), t.parentCVersion, hdr.zxid, hdr.time);
+          break;
+        }
+        case OpCode.createContainer: {
+          const t = body.record;
+          rc.path = t.path;
+          rc.stat = this.createNode(t.path, t.data, t.acl, CONTAINER_EPHEMERAL_OWNER, t.parentCVersion, hdr.zxid, hdr.time);
+          break;
+        }
+        case OpCode.delete:
+        case OpCode.deleteContainer:
+          rc.path = body.record.path;
+          this.deleteNode(body.record.path, hdr.zxid);
+          break;
+        case OpCode.setData:
+        case OpCode.reconfig:
+          rc.path = body.record.path;
+          rc.stat = this.setData(body.record.path, body.record.data, body.record.version, hdr.zxid, hdr.time);
+          break;
+        case OpCode.setACL:
+          rc.path = body.record.path;
+          rc.stat = this.setACL(body.record.path, body.record.acl, body.record.version);
+          break;
+        case OpCode.closeSession:
+          this.killSession(hdr.clientId, hdr.zxid, body.record === null ? null : body.record.paths2Delete);
+          break;
+        case OpCode.error:
+          rc.err = body.record.err;
+          break;
+        case OpCode.check:
+          rc.path = body.record.path;
+          break;
+        case OpCode.createSession:
+          break;
+        case OpCode.multi: {
+          const txns = body.record.txns;
+          rc.multiResult = [];
+          const failed = txns.some((t) => t.type === OpCode.error);
+          let postFailed = false;
+          for (const sub of txns) {
+            let effective: TxnBody = sub;
+            if (sub.type === OpCode.error) postFailed = true;
+            else if (failed) {
+              effective = { type: OpCode.error, record: { err: postFailed ? Err.RUNTIMEINCONSISTENCY : Err.OK } };
+            }
+            const subHdr: TxnHeaderValue = { ...hdr, type: effective.type };
+            const subRc = this.processTxnBody(subHdr, effective, true);
+            rc.multiResult.push(subRc);
+            if (subRc.err !== 0 && rc.err === 0) rc.err = subRc.err;
+          }
+          break;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      rc.err = e.code;
+    }
+    // Replaying a create whose node survived in a fuzzy snapshot: adopt the txn's cversion/pzxid.
+    if (hdr.type === OpCode.create && rc.err === Err.NODEEXISTS && body.type === OpCode.create) {
+      try {
+        this.setCversionPzxid(parentOf(rc.path!), body.record.parentCVersion, hdr.zxid);
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        rc.err = e.code;
+      }
+    }
+    if (!isSubTxn && rc.zxid > this.lastProcessedZxid) this.lastProcessedZxid = rc.zxid;
+    return rc;
+  }
+
+  // ---- quotas -------------------------------------------------------------------------------
+
+  /** The deepest quota root that is a prefix of `path` (by components), or null. */
+  maxPrefixWithQuota(path: string): string | null {
+    if (this.quotaPaths.size === 0) return null;
+    let best: string | null = null;
+    let i = 0;
+    while (i >= 0 && i < path.length) {
+      const next = path.indexOf('/', i + 1);
+      const prefix = next < 0 ? path : path.substring(0, next);
+      if (prefix.length > 1 && this.quotaPaths.has(prefix)) best = prefix;
+      i = next;
+    }
+    return best === '/' ? null : best;
+  }
+
+  private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
+    const statNode = this.getNode(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
+    if (statNode === undefined) return;
+    const s = parseStats(statNode.data);
+    s.set('count', (s.get('count') ?? -1) + countDiff);
+    s.set('bytes', (s.get('bytes') ?? -1) + bytesDiff);
+    statNode.data = Buffer.from(formatStats(s), 'utf8');
+  }
+
+  private updateQuotaForPath(path: string): void {
+    let count = 0;
+    let bytes = 0;
+    const visit = (p: string): void => {
+      const n = this.getNode(p);
+      if (n === undefined) return;
+      count++;
+      bytes += n.data === null ? 0 : n.data.length;
+      if (n.children !== null) for (const c of n.children) visit(p === '/' ? `/${c}` : `${p}/${c}`);
+    };
+    visit(path);
+    const statNode = this.getNode(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
+    if (statNode === undefined) return;
+    statNode.data = Buffer.from(
+      formatStats(
+        new Map([
+          ['count', count],
+          ['bytes', bytes],
+        ]),
+      ),
+      'utf8',
+    );
+  }
+
+  /** Rebuilds the quota index from /zookeeper/quota after a snapshot load. */
+  setupQuota(): void {
+    this.quotaPaths.clear();
+    const suffix = `/${LIMIT_NODE}`;
+    for (const p of this.nodes.keys()) {
+      if (p.startsWith(QUOTA_ROOT + '/') && p.endsWith(suffix)) {
+        const real = p.substring(QUOTA_ROOT.length, p.length - suffix.length);
+        this.updateQuotaForPath(real);
+        this.quotaPaths.add(real);
+      }
+    }
+  }
+
+  ttlOf(n: ZNode): number {
+    return ttlOf(n.ephemeralOwner);
+  }
+}
+
+/** DataTree.getNodeSize: what `zk_approximate_data_size` adds up. */
+function nodeSize(path: string, data: Buffer | null): number {
+  return path.length + (data === null ? 0 : data.length);
+}
