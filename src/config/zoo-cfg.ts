@@ -121,8 +121,9 @@ export function parseProperties(text: string): Map<string, string> {
   const parsed = ini.parse(toIniText(text)) as Record<string, unknown>;
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(parsed)) {
+    // ini turns the words true/false/null into JS values; Java keeps them as text.
     if (typeof v === 'string') out.set(k.trim(), v.trim());
-    else if (v === true) out.set(k.trim(), '');
+    else if (typeof v === 'boolean' || v === null) out.set(k.trim(), String(v));
   }
   return out;
 }

@@ -33,7 +33,8 @@ export interface ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** Ids this connection has authenticated as; starts with ip:<address>. */
-  readonly authInfo: IdValue[];
+  /** Replaced, never mutated, when an auth adds ids. */
+  authInfo: readonly IdValue[];
   readonly stats: ConnectionStats;
   /** Outstanding requests of this connection (received, not yet answered). */
   outstanding: number;

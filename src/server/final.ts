@@ -95,6 +95,9 @@ export class FinalStage {
           lastOp = 'MLTR';
           const ops = decodeMultiRequest(new JuteReader(req.body));
           const results: MultiResult[] = [];
+          // Set before the loop, as Apache ZooKeeper does: a write op in a multiRead fails the
+          // request with MARSHALLINGERROR but the (empty) response still goes out with it.
+          rsp = { encode: (w) => encodeMultiResponse(w, results) };
           for (const op of ops) {
             try {
               if (op.type === OpCode.getChildren) {
@@ -110,7 +113,6 @@ export class FinalStage {
               results.push({ type: OpCode.error, err: e.code });
             }
           }
-          rsp = { encode: (w) => encodeMultiResponse(w, results) };
           break;
         }
         case OpCode.create:
@@ -195,6 +197,8 @@ export class FinalStage {
         case OpCode.addWatch: {
           lastOp = 'ADDW';
           const r = R.AddWatchRequest.deserialize(req.body);
+          // WatcherMode.fromZooDef rejects any other mode before a watch is added.
+          if (r.mode !== 0 && r.mode !== 1) throw new JuteError(`Unsupported mode: ${r.mode}`);
           ctx.tree.addWatch(r.path, cnxn.id, r.mode);
           rsp = EMPTY_BODY_OK;
           break;
@@ -246,6 +250,9 @@ export class FinalStage {
           lastOp = 'CHKW';
           const r = R.CheckWatchesRequest.deserialize(req.body);
           checkWatcherType(r.type);
+          // WatchManager.containsWatcher walks the path with PathParentIterator, which fails on
+          // a non-empty path without any '/' (StringIndexOutOfBounds → marshalling error).
+          if (r.path !== '' && !r.path.includes('/')) throw new JuteError(`invalid path ${r.path}`);
           if (!ctx.tree.containsWatcher(r.path, r.type, cnxn.id)) throw new KeeperError(Err.NOWATCHER);
           break;
         }
@@ -276,12 +283,12 @@ export class FinalStage {
           break;
       }
     } catch (e) {
+      // The reply keeps whatever body was set before the failure, as FinalRequestProcessor's
+      // does (only multiRead sets one that early).
       if (e instanceof KeeperError) {
         err = e.code;
-        rsp = null;
       } else if (e instanceof JuteError) {
         err = Err.MARSHALLINGERROR;
-        rsp = null;
       } else {
         throw e;
       }

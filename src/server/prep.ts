@@ -400,6 +400,11 @@ export class PrepStage {
         txns.push({ type: OpCode.error, record: { err: Err.RUNTIMEINCONSISTENCY } });
         continue;
       }
+      if (op.type === OpCode.getData || op.type === OpCode.getChildren) {
+        // A multi (14) made only of reads decodes fine, but PrepRequestProcessor has no txn for
+        // a read and fails with a marshalling error; the zxid stays consumed.
+        throw new JuteError('a read op in a multi');
+      }
       try {
         this.toTxn(op.type, zxid, req, op.req);
         txns.push(req.txn!);

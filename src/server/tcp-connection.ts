@@ -53,7 +53,7 @@ export class TcpConnection implements ClientConnection {
   sessionTimeoutMs = 0;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly authInfo: IdValue[];
+  authInfo: readonly IdValue[];
   readonly stats: ConnectionStats;
   outstanding = 0;
   closed = false;

@@ -12,7 +12,7 @@ import { JuteError, JuteReader } from '../jute/codec';
 import * as R from '../jute/records';
 import { Err, OpCode, VALID_CLIENT_OPCODES, Xid } from '../protocol/constants';
 import { KeeperError, codeName } from '../protocol/keeper-error';
-import { authenticate, type AuthOptions } from '../tree/acl';
+import { authenticate, orderAuthInfo, type AuthOptions } from '../tree/acl';
 import { DataTree, type ProcessTxnResult } from '../tree/data-tree';
 import { EphemeralKind, ephemeralKindOf, ttlOf } from '../tree/ephemeral-type';
 import type { Txn } from '../tree/txn';
@@ -229,7 +229,9 @@ export class ZooKeeperServer {
     this.sessions.touchSession(cnxn.sessionId, cnxn.sessionTimeoutMs, now);
     if (!VALID_CLIENT_OPCODES.has(type)) {
       this.logger.warn({ type, client: cnxn.remoteAddress }, 'Received packet at server of unknown type');
-      cnxn.sendReply(xid, this.tree.lastProcessedZxid, Err.UNIMPLEMENTED, null);
+      // UnimplementedRequestProcessor answers with the request's own zxid, which a client
+      // request never got: -1.
+      cnxn.sendReply(xid, -1, Err.UNIMPLEMENTED, null);
       cnxn.closeAfterFlush(`unknown request type ${type}`);
       return;
     }
@@ -248,9 +250,12 @@ export class ZooKeeperServer {
       if (!(e instanceof JuteError)) throw e;
     }
     if (ids !== null) {
+      // Copy on write: requests already in the pipeline keep the ids they were sent with.
+      const next = [...cnxn.authInfo];
       for (const id of ids) {
-        if (!cnxn.authInfo.some((a) => a.scheme === id.scheme && a.id === id.id)) cnxn.authInfo.push(id);
+        if (!next.some((a) => a.scheme === id.scheme && a.id === id.id)) next.push(id);
       }
+      cnxn.authInfo = orderAuthInfo(next);
       this.logger.info({ sessionId: hexSessionId(cnxn.sessionId), scheme, client: cnxn.remoteAddress }, 'auth success');
       cnxn.sendReply(xid, 0, Err.OK, null);
     } else {

@@ -247,3 +247,30 @@ export function userOf(id: IdValue): string {
   const ap = AUTH_PROVIDERS.get(id.scheme);
   return ap === undefined ? '' : ap.userName(id.id);
 }
+
+/** Jute's generated Id.hashCode: 37 * (37 * 17 + scheme.hashCode()) + id.hashCode(), in int32. */
+function idHashCode(id: IdValue): number {
+  const h = (s: string): number => {
+    let x = 0;
+    for (let i = 0; i < s.length; i++) x = (Math.imul(x, 31) + s.charCodeAt(i)) | 0;
+    return x;
+  };
+  return (Math.imul((Math.imul(17, 37) + h(id.scheme)) | 0, 37) + h(id.id)) | 0;
+}
+
+/**
+ * A connection's auth ids in the order Apache ZooKeeper reports them (whoAmI, `auth` ACL
+ * expansion): it keeps them in a ConcurrentHashMap-backed set, which iterates by bin index
+ * (spread hash & (table size - 1), table 16 until 12 entries), then insertion order in a bin.
+ */
+export function orderAuthInfo(ids: readonly IdValue[]): IdValue[] {
+  let cap = 16;
+  while (ids.length >= cap * 0.75) cap *= 2;
+  return ids
+    .map((id, i) => {
+      const h = idHashCode(id);
+      return { id, bin: (h ^ (h >>> 16)) & 0x7fffffff & (cap - 1), i };
+    })
+    .sort((a, b) => a.bin - b.bin || a.i - b.i)
+    .map((x) => x.id);
+}

@@ -7,7 +7,7 @@ import { EventType, Err, OpCode } from '../protocol/constants';
 import { KeeperError } from '../protocol/keeper-error';
 import type { AclValue, StatValue, TxnHeaderValue } from '../jute/records';
 import { AclCache, OPEN_UNSAFE_ACL_ID, READ_ACL_UNSAFE } from './acl';
-import { javaHashSetOrder } from './java-hash-order';
+import { javaCloneCapacity, javaHashOrder, javaHashSetCapacity, javaHashSetOrder } from './java-hash-order';
 import { childNameOf, parentOf } from './paths';
 import { WatchManager, WatcherMode, type WatcherId, type WatcherModeValue } from './watch-manager';
 import type { Txn, TxnBody } from './txn';
@@ -31,6 +31,22 @@ export interface ZNode {
   children: Set<string> | null;
   /** Largest child count ever held, which fixes Java's HashSet capacity (see java-hash-order). */
   maxChildren: number;
+}
+
+/** A node as a snapshot stores it: its stat fields, data and ACL list (null = OPEN_ACL_UNSAFE marker). */
+export interface RestoredNode {
+  path: string;
+  data: Buffer | null;
+  acl: AclValue[] | null;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
 }
 
 export interface WatchEvent {
@@ -72,18 +88,26 @@ function newNode(data: Buffer | null, acl: number, zxid: number, time: number, e
   };
 }
 
+/**
+ * The Stat a client sees (DataNode.copyStat). The stored cversion counts child creations only
+ * (deletes do not bump it, and sequential names come from it); clients see the v3 meaning, the
+ * number of child changes, which is creations * 2 - children still present, since every create
+ * without a surviving child was followed by a delete. Persistence must use the raw n.cversion.
+ */
 export function statOf(n: ZNode): StatValue {
+  const numChildren = n.children === null ? 0 : n.children.size;
   return {
     czxid: n.czxid,
     mzxid: n.mzxid,
     ctime: n.ctime,
     mtime: n.mtime,
     version: n.version,
-    cversion: n.cversion,
+    cversion: n.cversion * 2 - numChildren,
     aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
+    // Containers and TTL nodes encode their kind in the owner; clients see 0 (getClientEphemeralOwner).
+    ephemeralOwner: ephemeralKindOf(n.ephemeralOwner) === EphemeralKind.NORMAL ? n.ephemeralOwner : 0n,
     dataLength: n.data === null ? 0 : n.data.length,
-    numChildren: n.children === null ? 0 : n.children.size,
+    numChildren,
     pzxid: n.pzxid,
   };
 }
@@ -96,12 +120,22 @@ export class DataTree {
   /** Events produced since the caller last drained them. */
   events: WatchEvent[] = [];
   private readonly ephemerals = new Map<bigint, Set<string>>();
+  /**
+   * The largest size each session's ephemeral set ever had: Java keeps that HashSet (and its
+   * grown table) until the session dies, and its iteration order depends on the table size.
+   */
+  private readonly ephemeralsMaxSize = new Map<bigint, number>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   /** Paths that have a quota (the PathTrie of Apache ZooKeeper). */
   private readonly quotaPaths = new Set<string>();
   lastProcessedZxid = 0;
   private dataSize = 0;
+  /**
+   * When non-null, every path whose node is created, changed or deleted is added here, so the
+   * persistence layer can write just those nodes after each applied batch.
+   */
+  dirty: Set<string> | null = null;
 
   constructor() {
     const root = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
@@ -145,8 +179,16 @@ export class DataTree {
     return n.children === null ? [] : javaHashSetOrder(n.children, n.maxChildren);
   }
 
+  /**
+   * A copy of a session's ephemeral paths in the order Java's `HashSet.clone()` of the session's
+   * set iterates (DataTree.getEphemerals): getEphemerals answers and closeSession's delete order
+   * (hence the order of NodeDeleted events) follow it.
+   */
   ephemeralsOf(sessionId: bigint): Set<string> {
-    return new Set(this.ephemerals.get(sessionId) ?? []);
+    const set = this.ephemerals.get(sessionId);
+    if (set === undefined || set.size === 0) return new Set();
+    const original = javaHashOrder(set, javaHashSetCapacity(this.ephemeralsMaxSize.get(sessionId) ?? set.size, 16));
+    return new Set(javaHashOrder(original, javaCloneCapacity(set.size)));
   }
 
   ephemeralSessions(): IterableIterator<[bigint, Set<string>]> {
@@ -267,6 +309,10 @@ export class DataTree {
 
   // ---- mutations ----------------------------------------------------------------------------
 
+  private markDirty(path: string): void {
+    if (this.dirty !== null) this.dirty.add(path === '' ? ROOT_PATH : path);
+  }
+
   private addChild(parent: ZNode, name: string): void {
     if (parent.children === null) parent.children = new Set();
     parent.children.add(name);
@@ -300,6 +346,8 @@ export class DataTree {
     const child = newNode(data, aclIndex, zxid, time, ephemeralOwner);
     this.addChild(parent, childName);
     this.nodes.set(path, child);
+    this.markDirty(parentName);
+    this.markDirty(path);
     this.dataSize += nodeSize(path, data);
     const kind = ephemeralKindOf(ephemeralOwner);
     if (kind === EphemeralKind.CONTAINER) this.containers.add(path);
@@ -311,6 +359,7 @@ export class DataTree {
         this.ephemerals.set(ephemeralOwner, set);
       }
       set.add(path);
+      this.ephemeralsMaxSize.set(ephemeralOwner, Math.max(this.ephemeralsMaxSize.get(ephemeralOwner) ?? 0, set.size));
     }
     if (parentName.startsWith(QUOTA_ROOT)) {
       if (childName === LIMIT_NODE) this.quotaPaths.add(parentName.substring(QUOTA_ROOT.length));
@@ -330,9 +379,11 @@ export class DataTree {
     if (parent === undefined) throw new KeeperError(Err.NONODE);
     if (parent.children !== null) parent.children.delete(childName);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.markDirty(parentName);
     const node = this.nodes.get(path);
     if (node === undefined) throw new KeeperError(Err.NONODE);
     this.nodes.delete(path);
+    this.markDirty(path);
     this.aclCache.removeUsage(node.acl);
     this.dataSize -= nodeSize(path, node.data);
     const owner = node.ephemeralOwner;
@@ -364,6 +415,7 @@ export class DataTree {
     n.mtime = time;
     n.mzxid = zxid;
     n.version = version;
+    this.markDirty(path);
     const stat = statOf(n);
     const quotaPrefix = this.maxPrefixWithQuota(path);
     if (quotaPrefix !== null) {
@@ -380,6 +432,7 @@ export class DataTree {
     this.aclCache.removeUsage(n.acl);
     n.aversion = version;
     n.acl = this.aclCache.intern(acl);
+    this.markDirty(path);
     return statOf(n);
   }
 
@@ -391,6 +444,7 @@ export class DataTree {
     if (cv > n.cversion) {
       n.cversion = cv;
       n.pzxid = zxid;
+      this.markDirty(p);
     }
   }
 
@@ -398,6 +452,7 @@ export class DataTree {
   private killSession(sessionId: bigint, zxid: number, pathsInTxn: string[] | null): void {
     const local = this.ephemerals.get(sessionId);
     this.ephemerals.delete(sessionId);
+    this.ephemeralsMaxSize.delete(sessionId);
     const remaining = local === undefined ? null : new Set(local);
     if (pathsInTxn !== null) {
       for (const p of pathsInTxn) {
@@ -524,6 +579,69 @@ export class DataTree {
     return rc;
   }
 
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /**
+   * Replaces the whole tree with the nodes of a snapshot (DataTree.deserialize): links every
+   * node to its parent, rebuilds the ephemeral, container, TTL and quota indexes and interns the
+   * ACLs. `acl` null is the OPEN_ACL_UNSAFE marker (-1) of the ACL cache. Throws when a node's
+   * parent is missing, as ZooKeeper does ("Invalid Datatree").
+   */
+  restore(entries: Iterable<RestoredNode>, lastZxid: number): void {
+    for (const n of this.nodes.values()) this.aclCache.removeUsage(n.acl);
+    this.nodes.clear();
+    this.ephemerals.clear();
+    this.ephemeralsMaxSize.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.dataSize = 0;
+    for (const e of entries) {
+      const p = e.path === '' ? ROOT_PATH : e.path;
+      this.nodes.set(p, {
+        data: e.data,
+        acl: this.aclCache.intern(e.acl),
+        czxid: e.czxid,
+        mzxid: e.mzxid,
+        ctime: e.ctime,
+        mtime: e.mtime,
+        version: e.version,
+        cversion: e.cversion,
+        aversion: e.aversion,
+        ephemeralOwner: e.ephemeralOwner,
+        pzxid: e.pzxid,
+        children: null,
+        maxChildren: 0,
+      });
+    }
+    if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
+    for (const [p, n] of this.nodes) {
+      this.dataSize += nodeSize(p, n.data);
+      if (p !== ROOT_PATH) {
+        const parent = this.getNode(parentOf(p));
+        if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
+        this.addChild(parent, childNameOf(p));
+      }
+      const kind = ephemeralKindOf(n.ephemeralOwner);
+      if (kind === EphemeralKind.CONTAINER) this.containers.add(p);
+      else if (kind === EphemeralKind.TTL) this.ttls.add(p);
+      else if (n.ephemeralOwner !== 0n) {
+        let set = this.ephemerals.get(n.ephemeralOwner);
+        if (set === undefined) {
+          set = new Set();
+          this.ephemerals.set(n.ephemeralOwner, set);
+        }
+        set.add(p);
+      }
+    }
+    this.setupQuota();
+    this.lastProcessedZxid = lastZxid;
+  }
+
+  /** Every node with its path, in no particular order (snapshot writers). */
+  allNodes(): IterableIterator<[string, ZNode]> {
+    return this.nodes.entries();
+  }
+
   // ---- quotas -------------------------------------------------------------------------------
 
   /** The deepest quota root that is a prefix of `path` (by components), or null. */
@@ -547,6 +665,7 @@ export class DataTree {
     s.set('count', (s.get('count') ?? -1) + countDiff);
     s.set('bytes', (s.get('bytes') ?? -1) + bytesDiff);
     statNode.data = Buffer.from(formatStats(s), 'utf8');
+    this.markDirty(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
   }
 
   private updateQuotaForPath(path: string): void {
@@ -562,6 +681,7 @@ export class DataTree {
     visit(path);
     const statNode = this.getNode(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
     if (statNode === undefined) return;
+    this.markDirty(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
     statNode.data = Buffer.from(
       formatStats(
         new Map([

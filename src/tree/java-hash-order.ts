@@ -16,11 +16,46 @@ export function javaStringHash(s: string): number {
   return h;
 }
 
-/** The table capacity of a HashSet(8) that has held at most `maxSize` elements. */
-export function javaHashSetCapacity(maxSize: number): number {
-  let cap = 8;
+/**
+ * The table capacity of a HashSet that has held at most `maxSize` elements: HashSet(8) for
+ * children, `new HashSet<>()` (16) for a session's ephemerals.
+ */
+export function javaHashSetCapacity(maxSize: number, initialCapacity = 8): number {
+  let cap = initialCapacity;
+  // Bounded: the capacity doubles each pass and maxSize is finite.
   while (maxSize > cap * 0.75) cap *= 2;
   return cap;
+}
+
+/** HashMap.tableSizeFor: the smallest power of two at least n (1 for n <= 1). */
+export function javaTableSizeFor(n: number): number {
+  let cap = 1;
+  while (cap < n && cap < 1 << 30) cap *= 2;
+  return cap;
+}
+
+/**
+ * The capacity of `set.clone()` for a HashSet of `size` elements: HashMap.clone re-inserts the
+ * entries into a table pre-sized by putMapEntries, tableSizeFor((int)(size / 0.75f + 1)).
+ */
+export function javaCloneCapacity(size: number): number {
+  return javaTableSizeFor(Math.floor(Math.fround(Math.fround(size) / Math.fround(0.75)) + 1));
+}
+
+/**
+ * Iteration order of a Java HashSet with the given table capacity whose elements were inserted
+ * in the order given: buckets in index order, each bucket in insertion order.
+ */
+export function javaHashOrder(namesInInsertionOrder: Iterable<string>, capacity: number): string[] {
+  const names = Array.from(namesInInsertionOrder);
+  if (names.length < 2) return names;
+  const mask = capacity - 1;
+  const keyed = names.map((name, i) => {
+    const h = javaStringHash(name);
+    return { name, bucket: (h ^ (h >>> 16)) & mask, i };
+  });
+  keyed.sort((a, b) => a.bucket - b.bucket || a.i - b.i);
+  return keyed.map((k) => k.name);
 }
 
 /**
