@@ -6,6 +6,19 @@ import type { ServerConfig } from '../config/zoo-cfg';
 import type { ClientConnection } from '../server/client-connection';
 import type { Logger, ZooKeeperServer } from '../server/zookeeper-server';
 
+/** DataTree.ZxidDigest: the tree digest recorded every 128 zxids. */
+export interface ZxidDigest {
+  zxid: number;
+  digestVersion: number;
+  digest: bigint;
+}
+
+export interface SnapshotInfo {
+  zxid: number;
+  /** Milliseconds since the epoch when the snapshot was taken. */
+  timestampMs: number;
+}
+
 export interface ServerContext {
   readonly config: ServerConfig;
   readonly server: ZooKeeperServer;
@@ -19,4 +32,10 @@ export interface ServerContext {
   connectionCount(): number;
   /** ServerCnxn.dumpConnectionInfo. */
   describeConnection(c: ClientConnection, brief: boolean): string;
+  /** The client port actually bound (clientPort=0 picks one); config.clientPort when absent. */
+  clientPort?(): number;
+  /** The digest log for `hash`; empty when the tree keeps no digests. */
+  digestLog?(): ZxidDigest[];
+  /** The newest snapshot for `last_snapshot`; null when there is none. */
+  lastSnapshot?(): SnapshotInfo | null;
 }

@@ -1,14 +1,32 @@
 /**
- * zoo.cfg: read with `ini`, validated into one typed ServerConfig. Defaults, cross-checks and
- * the system properties that Apache ZooKeeper reads are all settled here; the rest of the
- * server reads only the ServerConfig.
+ * zoo.cfg: read as Java reads a properties file, validated into one typed ServerConfig with
+ * Apache ZooKeeper 3.8's rules (QuorumPeerConfig.parse). Defaults, cross-checks and the system
+ * properties that ZooKeeper reads are all settled here; the rest of the server reads only the
+ * ServerConfig.
  *
- * zoo.cfg is a Java properties file. `ini` parses `key=value` lines and comments; before handing
- * it the text we turn Java's other separators (`key: value`, `key value`) into `=`, join
- * backslash-continued lines, and escape `;` and `#` inside values, which Java keeps literally
- * (`server.1=host:2888:3888;2181` needs its `;2181`).
+ * Grammar (java.util.Properties):
+ *   line     := comment | key sep value          comment := ("#" | "!") ...
+ *   sep      := "=" | ":" | whitespace            a trailing "\" continues the line
+ *   server.N := host ":" quorumPort ":" electionPort [":" ("participant" | "observer")]
+ *               ("|" another address)* [";" [clientHost ":"] clientPort]
+ *   group.G  := sid (":" sid)*                    weight.N := integer
+ *
+ * Keys QuorumPeerConfig knows are typed and checked here; every other key is accepted and
+ * becomes the Java system property `zookeeper.<key>` (4lw.commands.whitelist, admin.*,
+ * snapCount ...), exactly as Apache ZooKeeper does, and `unknownKeys` lists those the server
+ * does not use so that startup can mention them. `dynamicConfigFile` moves the server.N,
+ * group and weight lines into a second properties file. dataDir/myid holds this server's id
+ * (1..255 here, since session ids carry it in their top byte).
+ *
+ * A bad value is a ConfigError naming the file and the key; the CLI prints it as one line and
+ * exits with code 2, as ZooKeeper does for an invalid config.
+ *
+ * `ini` parses `key=value` lines and comments; before handing it the text we turn Java's other
+ * separators (`key: value`, `key value`) into `=`, join backslash-continued lines, and escape
+ * `;` and `#` inside values, which Java keeps literally (`server.1=host:2888:3888;2181` needs
+ * its `;2181`).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import ini from 'ini';
 import { SystemProperties } from './system-properties';
@@ -31,21 +49,36 @@ export interface ServerAddress {
 
 export interface QuorumServerSpec {
   id: number;
+  /** The first quorum and election address (more with multiAddress.enabled). */
   quorum: ServerAddress;
   election: ServerAddress;
+  /** Every address of the server; one unless multiAddress is enabled. */
+  addresses: { quorum: ServerAddress; election: ServerAddress }[];
   type: 'participant' | 'observer';
   client: ServerAddress | null;
 }
 
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+export const PROMETHEUS_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+export const NULL_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.NullMetricsProvider';
+const KNOWN_METRICS_PROVIDERS = new Set([DEFAULT_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, NULL_METRICS_PROVIDER]);
+
 export interface ServerConfig {
   configFile: string | null;
+  /** The text of the config file, for the AdminServer's initial_configuration. */
+  initialConfig: string;
   dataDir: string;
   dataLogDir: string;
   clientPort: number;
+  /** False when zoo.cfg has no clientPort (nor a client port on this server's server.N line). */
+  clientPortSet: boolean;
   /** null: listen on every address, IPv4 and IPv6. */
   clientPortAddress: string | null;
   secureClientPort: number;
   secureClientPortAddress: string | null;
+  observerMasterPort: number;
   tickTimeMs: number;
   maxClientCnxns: number;
   minSessionTimeoutMs: number;
@@ -56,26 +89,49 @@ export interface ServerConfig {
   electionAlg: number;
   peerType: 'participant' | 'observer';
   servers: QuorumServerSpec[];
+  /** group.N lines (hierarchical quorums): group id -> server ids. */
+  groups: Map<number, number[]>;
+  /** weight.N lines. */
+  weights: Map<number, number>;
+  /** The `version` of the dynamic configuration (hex), when known. */
+  dynamicConfigVersion: string | null;
+  /** The server id from dataDir/myid; 0 when there is no myid file. */
   myid: number;
+  /** QuorumPeerConfig.isDistributed: more than one voter, or standaloneEnabled=false. */
+  distributed: boolean;
   standaloneEnabled: boolean;
   reconfigEnabled: boolean;
   localSessionsEnabled: boolean;
+  localSessionsUpgradingEnabled: boolean;
   syncEnabled: boolean;
   quorumListenOnAllIPs: boolean;
+  sslQuorum: boolean;
+  portUnification: boolean;
+  quorumSaslEnabled: boolean;
+  quorumServerRequireSasl: boolean;
+  quorumLearnerRequireSasl: boolean;
+  multiAddressEnabled: boolean;
   dynamicConfigFile: string | null;
   snapRetainCount: number;
   purgeIntervalHours: number;
   clientPortListenBacklog: number;
   metricsProviderClassName: string;
   metricsProvider: Record<string, string>;
+  /** pino level: ZOO_LOG_LEVEL, else the zookeeper.root.logger property, else info. */
+  logLevel: LogLevel;
   /** Every key of the file, in order, for `conf` and diagnostics. */
   raw: Map<string, string>;
+  /** Keys that became zookeeper.<key> properties and that this server does not read. */
+  unknownKeys: string[];
+  /** Things Apache ZooKeeper logs a warning about but accepts. */
+  warnings: string[];
   /** Java system properties in effect: JVM flags plus unknown zoo.cfg keys as zookeeper.<key>. */
   props: SystemProperties;
   // Settings Apache ZooKeeper takes as system properties, resolved once here.
   juteMaxBufferBytes: number;
   globalOutstandingLimit: number;
   fourLetterWordsWhitelist: ReadonlySet<string> | '*';
+  readOnlyModeEnabled: boolean;
   adminEnableServer: boolean;
   adminServerAddress: string;
   adminServerPort: number;
@@ -129,10 +185,20 @@ export function parseProperties(text: string): Map<string, string> {
 }
 
 function parseIntStrict(key: string, value: string, file: string | undefined): number {
-  if (!/^[+-]?\d+$/.test(value.trim())) throw new ConfigError(`${key} must be an integer, got '${value}'`, file, key);
-  const n = Number.parseInt(value.trim(), 10);
-  if (n > 2147483647 || n < -2147483648) throw new ConfigError(`${key} is out of range: '${value}'`, file, key);
+  const t = value.trim();
+  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(`${key} must be an integer, got '${value}'`, file, key);
+  const n = Number.parseInt(t, 10);
+  if (n > 2147483647 || n < -2147483648) throw new ConfigError(`${key} is out of range for an int: '${value}'`, file, key);
   return n;
+}
+
+/** Long.parseLong, kept as a JS number (the values it guards are small durations). */
+function parseLongStrict(key: string, value: string, file: string | undefined): number {
+  const t = value.trim();
+  if (!/^[+-]?\d+$/.test(t)) throw new ConfigError(`${key} must be an integer, got '${value}'`, file, key);
+  const b = BigInt(t);
+  if (b > 0x7fffffffffffffffn || b < -0x8000000000000000n) throw new ConfigError(`${key} is out of range for a long: '${value}'`, file, key);
+  return Number(b);
 }
 
 /** QuorumPeerConfig.parseBoolean: "true" or "false", any case; anything else is an error. */
@@ -143,92 +209,221 @@ function parseBool(key: string, value: string, file: string | undefined): boolea
   throw new ConfigError(`Invalid option ${value} for ${key}. Choose 'true' or 'false.'`, file, key);
 }
 
-function parseAddress(s: string, what: string, file: string | undefined, key: string): ServerAddress {
-  let host: string;
-  let portStr: string;
-  if (s.startsWith('[')) {
-    const end = s.indexOf(']');
-    if (end < 0 || s[end + 1] !== ':') throw new ConfigError(`${key}: bad ${what} address '${s}'`, file, key);
-    host = s.substring(1, end);
-    portStr = s.substring(end + 2);
-  } else {
-    const i = s.lastIndexOf(':');
-    if (i < 0) throw new ConfigError(`${key}: bad ${what} address '${s}'`, file, key);
-    host = s.substring(0, i);
-    portStr = s.substring(i + 1);
-  }
-  const port = parseIntStrict(key, portStr, file);
-  if (port < 1 || port > 65535) throw new ConfigError(`${key}: ${what} port ${port} out of range`, file, key);
-  return { host, port };
+function parsePort(key: string, portStr: string, file: string | undefined, what: string): number {
+  if (!/^\d+$/.test(portStr.trim())) throw new ConfigError(`${key}: ${what} port '${portStr}' is not a number`, file, key);
+  const port = Number.parseInt(portStr.trim(), 10);
+  if (port < 0 || port > 65535) throw new ConfigError(`${key}: ${what} port ${port} is out of range (0..65535)`, file, key);
+  return port;
 }
 
-/** `server.N=host:quorumPort:electionPort[:participant|observer][;[clientAddr:]clientPort]`. */
-export function parseServerLine(key: string, value: string, file?: string): QuorumServerSpec {
-  const id = Number.parseInt(key.substring('server.'.length), 10);
-  if (!/^server\.\d+$/.test(key) || !Number.isFinite(id) || id < 0) throw new ConfigError(`bad server key '${key}'`, file, key);
-  const [serverPart, clientPart] = value.split(';', 2) as [string, string | undefined];
-  // Split on ':' outside [ipv6] brackets.
-  const parts: string[] = [];
-  let cur = '';
-  let depth = 0;
-  for (const c of serverPart.trim()) {
-    if (c === '[') depth++;
-    if (c === ']') depth--;
-    if (c === ':' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-    } else cur += c;
+/** ConfigUtils.getHostAndPort: splits on ':' outside [ipv6] brackets. */
+function hostAndPort(s: string, file: string | undefined, key: string): string[] {
+  const t = s.trim();
+  if (t.startsWith('[')) {
+    const end = t.indexOf(']');
+    if (end < 0) throw new ConfigError(`${t} starts with '[' but has no matching ']'`, file, key);
+    const host = t.substring(1, end);
+    const rest = t.substring(end + 1);
+    if (rest === '') return [host];
+    if (!rest.startsWith(':')) throw new ConfigError(`${t} does not have : after ]`, file, key);
+    return [host, ...rest.substring(1).split(':')];
   }
-  parts.push(cur);
-  if (parts.length < 3 || parts.length > 4) {
-    throw new ConfigError(
-      `${value} does not have the form server_config or server_config;client_config where server_config is the pipe separated list of host:port:port or host:port:port:type and client_config is port or host:port`,
-      file,
-      key,
-    );
-  }
-  const host = parts[0]!.replace(/^\[|\]$/g, '');
-  const quorumPort = parseIntStrict(key, parts[1]!, file);
-  const electionPort = parseIntStrict(key, parts[2]!, file);
-  let type: 'participant' | 'observer' = 'participant';
-  if (parts.length === 4) {
-    const t = parts[3]!.toLowerCase();
-    if (t === 'observer') type = 'observer';
-    else if (t !== 'participant') throw new ConfigError(`Unrecognised peertype: ${parts[3]}`, file, key);
-  }
+  return t.split(':');
+}
+
+const WRONG_FORMAT =
+  ' does not have the form server_config or server_config;client_config where server_config is the pipe separated ' +
+  'list of host:port:port or host:port:port:type and client_config is port or host:port';
+
+/**
+ * QuorumServer's address string: `host:port:port[:type]` (several joined by `|` with
+ * multiAddress), then optionally `;[host:]clientPort`.
+ */
+export function parseServerLine(key: string, value: string, file?: string, multiAddressEnabled = false): QuorumServerSpec {
+  const idText = key.substring('server.'.length);
+  if (!/^\d+$/.test(idText)) throw new ConfigError(`${key}: the server id '${idText}' is not a number`, file, key);
+  const id = Number.parseInt(idText, 10);
+  const parts = value.split(';');
+  if (parts.length > 2) throw new ConfigError(`${value}${WRONG_FORMAT}`, file, key);
+  const [serverPart, clientPart] = parts as [string, string | undefined];
   let client: ServerAddress | null = null;
-  if (clientPart !== undefined && clientPart.trim() !== '') {
-    const c = clientPart.trim();
-    client = /^\d+$/.test(c) ? { host: '0.0.0.0', port: parseIntStrict(key, c, file) } : parseAddress(c, 'client', file, key);
+  if (clientPart !== undefined) {
+    const cp = hostAndPort(clientPart, file, key);
+    if (cp.length > 2) throw new ConfigError(`${value}${WRONG_FORMAT}`, file, key);
+    const host = cp.length === 2 ? cp[0]! : '0.0.0.0';
+    client = { host, port: parsePort(key, cp[cp.length - 1]!, file, 'client') };
   }
-  return { id, quorum: { host, port: quorumPort }, election: { host, port: electionPort }, type, client };
+  const addrs = serverPart.split('|');
+  if (!multiAddressEnabled && addrs.length > 1) {
+    throw new ConfigError(`Multiple address feature is disabled, but multiple addresses were specified for sid ${id}`, file, key);
+  }
+  let type: 'participant' | 'observer' | null = null;
+  const addresses: QuorumServerSpec['addresses'] = [];
+  for (const a of addrs) {
+    const sp = hostAndPort(a, file, key);
+    if (sp.length < 3 || sp.length > 4) throw new ConfigError(`${value}${WRONG_FORMAT}`, file, key);
+    const host = sp[0]!;
+    const quorum = { host, port: parsePort(key, sp[1]!, file, 'quorum') };
+    const election = { host, port: parsePort(key, sp[2]!, file, 'election') };
+    if (quorum.port === election.port) {
+      throw new ConfigError(`Client and election port must be different! Please update the configuration file on server.${id}`, file, key);
+    }
+    if (sp.length === 4) {
+      const t = sp[3]!.toLowerCase();
+      if (t !== 'observer' && t !== 'participant') throw new ConfigError(`Unrecognised peertype: ${sp[3]}`, file, key);
+      if (type !== null && type !== t) throw new ConfigError(`Multiple addresses should have similar roles: ${type} vs ${t}`, file, key);
+      type = t;
+    }
+    addresses.push({ quorum, election });
+  }
+  return { id, quorum: addresses[0]!.quorum, election: addresses[0]!.election, addresses, type: type ?? 'participant', client };
 }
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
-  /** Reads myid; by default from dataDir/myid. */
+  /** Reads myid; by default from dataDir/myid (null when the file does not exist). */
   readMyid?: (dataDir: string) => string | null;
+  /** Reads the dynamic config file; by default from disk. */
+  readFile?: (file: string) => string;
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): ServerConfig {
   let text: string;
   try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file: ${(e as Error).message}`, file);
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(err.code === 'ENOENT' ? 'file is missing' : `cannot read config file: ${err.message}`, file);
   }
-  return buildConfig(parseProperties(text), file, opts);
+  return buildConfig(parseProperties(text), file, { ...opts, initialConfig: text });
 }
 
-export function buildConfig(raw: Map<string, string>, file: string | null, opts: LoadOptions = {}): ServerConfig {
+/** System properties this server reads (besides the keys QuorumPeerConfig knows). */
+const USED_PROPERTIES = new Set([
+  '4lw.commands.whitelist',
+  'admin.enableServer',
+  'admin.serverAddress',
+  'admin.serverPort',
+  'admin.commandURL',
+  'admin.idleTimeout',
+  'jute.maxbuffer',
+  'globalOutstandingLimit',
+  'extendedTypesEnabled',
+  'DigestAuthenticationProvider.superDigest',
+  'skipACL',
+  'enforceQuota',
+  'snapCount',
+  'preAllocSize',
+  'forceSync',
+  'fsync.warningthresholdms',
+  'closeSessionTxn.enabled',
+  'digest.enabled',
+  'maxCnxns',
+  'root.logger',
+]);
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  ALL: 'trace',
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  FATAL: 'fatal',
+  OFF: 'silent',
+};
+
+/** A log4j level ("INFO" or "INFO,CONSOLE") or a pino level name, as a pino level. */
+export function parseLogLevel(value: string): LogLevel | null {
+  const word = value.split(',')[0]!.trim().toUpperCase();
+  if (word === 'SILENT') return 'silent';
+  return LOG_LEVELS[word] ?? null;
+}
+
+function defaultReadMyid(dir: string): string | null {
+  const f = path.join(dir, 'myid');
+  if (!existsSync(f)) return null;
+  try {
+    if (!statSync(f).isFile()) return null;
+  } catch {
+    return null;
+  }
+  return readFileSync(f, 'utf8');
+}
+
+interface QuorumLines {
+  servers: QuorumServerSpec[];
+  groups: Map<number, number[]>;
+  weights: Map<number, number>;
+  version: string | null;
+}
+
+/** QuorumMaj / QuorumHierarchical from server.N, group.G, weight.N and version keys. */
+function parseQuorumLines(
+  props: Map<string, string>,
+  file: string | undefined,
+  multiAddressEnabled: boolean,
+  dynamicFile: boolean,
+): QuorumLines {
+  const servers: QuorumServerSpec[] = [];
+  const groups = new Map<number, number[]>();
+  const weights = new Map<number, number>();
+  let version: string | null = null;
+  for (const [key, value] of props) {
+    if (key.startsWith('server.')) {
+      servers.push(parseServerLine(key, value, file, multiAddressEnabled));
+    } else if (key.startsWith('group')) {
+      const g = key.substring(key.indexOf('.') + 1);
+      if (!/^\d+$/.test(g)) throw new ConfigError(`${key}: the group id '${g}' is not a number`, file, key);
+      const ids = value.split(':').map((s) => {
+        if (!/^\s*\d+\s*$/.test(s)) throw new ConfigError(`${key}: '${s}' is not a server id`, file, key);
+        return Number.parseInt(s, 10);
+      });
+      groups.set(Number.parseInt(g, 10), ids);
+    } else if (key.startsWith('weight')) {
+      const sid = key.substring(key.indexOf('.') + 1);
+      if (!/^\d+$/.test(sid)) throw new ConfigError(`${key}: the server id '${sid}' is not a number`, file, key);
+      weights.set(Number.parseInt(sid, 10), parseLongStrict(key, value, file));
+    } else if (key === 'version') {
+      version = value.trim();
+    } else if (dynamicFile) {
+      throw new ConfigError(`Unrecognised parameter: ${key}`, file, key);
+    }
+  }
+  const ids = new Set<number>();
+  for (const s of servers) {
+    if (ids.has(s.id)) throw new ConfigError(`duplicate server.${s.id}`, file, `server.${s.id}`);
+    ids.add(s.id);
+  }
+  servers.sort((a, b) => a.id - b.id);
+  return { servers, groups, weights, version };
+}
+
+/** QuorumPeerConfig.getVersionFromFilename: the hex after the last '.' of zoo.cfg.dynamic.<version>. */
+function versionFromFilename(f: string): string | null {
+  const i = f.lastIndexOf('.');
+  if (i < 0) return null;
+  const v = f.substring(i + 1);
+  return /^[0-9a-fA-F]+$/.test(v) ? v : null;
+}
+
+export function buildConfig(
+  raw: Map<string, string>,
+  file: string | null,
+  opts: LoadOptions & { initialConfig?: string } = {},
+): ServerConfig {
   const f = file ?? undefined;
-  const props = SystemProperties.fromEnv(opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const props = SystemProperties.fromEnv(env);
   let dataDir: string | null = null;
   let dataLogDir: string | null = null;
   let clientPort = 0;
+  let clientPortSet = false;
   let clientPortAddress: string | null = null;
   let secureClientPort = 0;
   let secureClientPortAddress: string | null = null;
+  let observerMasterPort = 0;
   let tickTimeMs = 3000;
   let maxClientCnxns = 60;
   let minSessionTimeoutMs = -1;
@@ -241,20 +436,28 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
   let standaloneEnabled = true;
   let reconfigEnabled = false;
   let localSessionsEnabled = false;
+  let localSessionsUpgradingEnabled = false;
   let syncEnabled = true;
   let quorumListenOnAllIPs = false;
+  let sslQuorum = false;
+  let portUnification = false;
+  let quorumSaslEnabled = false;
+  let quorumServerRequireSasl = false;
+  let quorumLearnerRequireSasl = false;
+  let multiAddressEnabled = (props.get('zookeeper.multiAddress.enabled') ?? 'false').toLowerCase() === 'true';
   let dynamicConfigFile: string | null = null;
   let snapRetainCount = 3;
   let purgeIntervalHours = 0;
   let clientPortListenBacklog = -1;
-  let metricsProviderClassName = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+  let metricsProviderClassName = DEFAULT_METRICS_PROVIDER;
   const metricsProvider: Record<string, string> = {};
-  const servers: QuorumServerSpec[] = [];
+  const unknownKeys: string[] = [];
+  const warnings: string[] = [];
   const int = (k: string, v: string): number => parseIntStrict(k, v, f);
   const bool = (k: string, v: string): boolean => parseBool(k, v, f);
-  const base = file === null ? process.cwd() : path.dirname(path.resolve(file));
-  const resolveDir = (v: string): string => (path.isAbsolute(v) ? v : path.resolve(process.cwd(), v));
-  void base;
+  // Relative directories are taken from the working directory, as Java's File does.
+  const resolveDir = (v: string): string => path.resolve(process.cwd(), v);
+  const hasDynamicFile = raw.has('dynamicConfigFile');
 
   for (const [key, value] of raw) {
     switch (key) {
@@ -265,16 +468,23 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
         dataLogDir = resolveDir(value);
         break;
       case 'clientPort':
-        clientPort = int(key, value);
+        clientPort = parsePort(key, value, f, 'client');
+        clientPortSet = true;
         break;
       case 'clientPortAddress':
-        clientPortAddress = value;
+        clientPortAddress = value.trim();
         break;
       case 'secureClientPort':
-        secureClientPort = int(key, value);
+        secureClientPort = parsePort(key, value, f, 'secure client');
         break;
       case 'secureClientPortAddress':
-        secureClientPortAddress = value;
+        secureClientPortAddress = value.trim();
+        break;
+      case 'observerMasterPort':
+        observerMasterPort = int(key, value);
+        break;
+      case 'clientPortListenBacklog':
+        clientPortListenBacklog = int(key, value);
         break;
       case 'tickTime':
         tickTimeMs = int(key, value);
@@ -317,13 +527,7 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
         localSessionsEnabled = bool(key, value);
         break;
       case 'localSessionsUpgradingEnabled':
-      case 'sslQuorum':
-      case 'portUnification':
-      case 'sslQuorumReloadCertFiles':
-      case 'multiAddress.enabled':
-      case 'multiAddress.reachabilityCheckEnabled':
-      case 'jvm.pause.monitor':
-        bool(key, value);
+        localSessionsUpgradingEnabled = bool(key, value);
         break;
       case 'syncEnabled':
         syncEnabled = bool(key, value);
@@ -331,8 +535,45 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
       case 'quorumListenOnAllIPs':
         quorumListenOnAllIPs = bool(key, value);
         break;
+      case 'sslQuorum':
+        sslQuorum = bool(key, value);
+        break;
+      case 'portUnification':
+        portUnification = bool(key, value);
+        break;
+      case 'sslQuorumReloadCertFiles':
+      case 'multiAddress.reachabilityCheckEnabled':
+      case 'jvm.pause.monitor':
+        bool(key, value);
+        break;
+      case 'multiAddress.enabled':
+        multiAddressEnabled = bool(key, value) || multiAddressEnabled;
+        break;
+      case 'quorum.auth.enableSasl':
+        quorumSaslEnabled = bool(key, value);
+        break;
+      case 'quorum.auth.serverRequireSasl':
+        quorumServerRequireSasl = bool(key, value);
+        break;
+      case 'quorum.auth.learnerRequireSasl':
+        quorumLearnerRequireSasl = bool(key, value);
+        break;
+      case 'quorum.auth.learner.saslLoginContext':
+      case 'quorum.auth.server.saslLoginContext':
+      case 'quorum.auth.kerberos.servicePrincipal':
+      case 'oraclePath':
+        break;
+      case 'quorum.cnxn.threads.size':
+      case 'multiAddress.reachabilityCheckTimeoutMs':
+        int(key, value);
+        break;
+      case 'jvm.pause.info-threshold.ms':
+      case 'jvm.pause.warn-threshold.ms':
+      case 'jvm.pause.sleep.time.ms':
+        parseLongStrict(key, value, f);
+        break;
       case 'dynamicConfigFile':
-        dynamicConfigFile = value;
+        dynamicConfigFile = value.trim();
         break;
       case 'autopurge.snapRetainCount':
         snapRetainCount = int(key, value);
@@ -340,77 +581,144 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
       case 'autopurge.purgeInterval':
         purgeIntervalHours = int(key, value);
         break;
-      case 'clientPortListenBacklog':
-        clientPortListenBacklog = int(key, value);
-        break;
-      case 'observerMasterPort':
-      case 'quorum.cnxn.threads.size':
-      case 'multiAddress.reachabilityCheckTimeoutMs':
-        int(key, value);
-        break;
       case 'metricsProvider.className':
-        metricsProviderClassName = value;
-        break;
-      case 'oraclePath':
-      case 'version':
+        metricsProviderClassName = value.trim();
         break;
       default:
-        if (key.startsWith('server.')) {
-          if (raw.has('dynamicConfigFile')) throw new ConfigError(`parameter: ${key} must be in a separate dynamic config file`, f, key);
-          servers.push(parseServerLine(key, value, f));
-        } else if (key.startsWith('group') || key.startsWith('weight')) {
-          if (raw.has('dynamicConfigFile')) throw new ConfigError(`parameter: ${key} must be in a separate dynamic config file`, f, key);
+        if ((key.startsWith('server.') || key.startsWith('group') || key.startsWith('weight')) && hasDynamicFile) {
+          throw new ConfigError(`parameter: ${key} must be in a separate dynamic config file`, f, key);
         } else if (key.startsWith('metricsProvider.')) {
           metricsProvider[key.substring('metricsProvider.'.length)] = value;
-        } else if (key.startsWith('quorum.auth.') || key.startsWith('jvm.pause.')) {
-          // Quorum SASL and JVM pause monitor settings: accepted; not applicable to this server yet.
         } else {
-          // As in QuorumPeerConfig: any other key becomes the system property zookeeper.<key>.
+          // As in QuorumPeerConfig: any other key becomes the system property zookeeper.<key>
+          // (server.N lines too, which are then read again below).
           props.set(`zookeeper.${key}`, value);
+          const quorumKey = key.startsWith('server.') || key.startsWith('group') || key.startsWith('weight') || key === 'version';
+          if (!quorumKey && !USED_PROPERTIES.has(key)) unknownKeys.push(key);
         }
     }
   }
 
-  if (snapRetainCount < 3) snapRetainCount = 3;
+  if (!quorumSaslEnabled && quorumServerRequireSasl) {
+    throw new ConfigError('quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl', f, 'quorum.auth.serverRequireSasl');
+  }
+  if (!quorumSaslEnabled && quorumLearnerRequireSasl) {
+    throw new ConfigError('quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl', f, 'quorum.auth.learnerRequireSasl');
+  }
+  if (!quorumLearnerRequireSasl && quorumServerRequireSasl) {
+    throw new ConfigError('quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl', f, 'quorum.auth.serverRequireSasl');
+  }
+  if (snapRetainCount < 3) {
+    warnings.push(`Invalid autopurge.snapRetainCount: ${snapRetainCount}. Defaulting to 3`);
+    snapRetainCount = 3;
+  }
   if (dataDir === null) throw new ConfigError('dataDir is not set', f, 'dataDir');
   if (dataLogDir === null) dataLogDir = dataDir;
-  if (clientPort === 0 && clientPortAddress !== null) {
+  if (!clientPortSet && clientPortAddress !== null) {
     throw new ConfigError('clientPortAddress is set but clientPort is not set', f, 'clientPortAddress');
   }
   if (secureClientPort === 0 && secureClientPortAddress !== null) {
     throw new ConfigError('secureClientPortAddress is set but secureClientPort is not set', f, 'secureClientPortAddress');
   }
-  if (clientPort < 0 || clientPort > 65535) throw new ConfigError(`clientPort ${clientPort} out of range`, f, 'clientPort');
-  if (tickTimeMs <= 0) throw new ConfigError('tickTime is not set', f, 'tickTime');
+  if (tickTimeMs === 0) throw new ConfigError('tickTime is not set', f, 'tickTime');
+  if (tickTimeMs < 0) throw new ConfigError(`tickTime must be positive, got ${tickTimeMs}`, f, 'tickTime');
   minSessionTimeoutMs = minSessionTimeoutMs === -1 ? tickTimeMs * 2 : minSessionTimeoutMs;
   maxSessionTimeoutMs = maxSessionTimeoutMs === -1 ? tickTimeMs * 20 : maxSessionTimeoutMs;
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     throw new ConfigError('minSessionTimeout must not be larger than maxSessionTimeout', f, 'minSessionTimeout');
   }
+  if (!KNOWN_METRICS_PROVIDERS.has(metricsProviderClassName)) {
+    throw new ConfigError(`metrics provider class was not found: ${metricsProviderClassName}`, f, 'metricsProvider.className');
+  }
+  if (metricsProviderClassName === PROMETHEUS_METRICS_PROVIDER) {
+    const port = metricsProvider['httpPort'];
+    if (port !== undefined) parsePort('metricsProvider.httpPort', port, f, 'metrics');
+    const jvm = metricsProvider['exportJvmInfo'];
+    if (jvm !== undefined && !/^(true|false)$/i.test(jvm.trim())) bool('metricsProvider.exportJvmInfo', jvm);
+  }
 
+  // The quorum: from the dynamic file when there is one, else from this file's server.N lines.
+  let quorum: QuorumLines;
+  let quorumFile = f;
+  if (dynamicConfigFile !== null) {
+    const dyn = dynamicConfigFile;
+    quorumFile = dyn;
+    let text: string;
+    try {
+      text = (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(dyn);
+    } catch (e) {
+      throw new ConfigError(`cannot read dynamicConfigFile ${dyn}: ${(e as Error).message}`, f, 'dynamicConfigFile');
+    }
+    const dynProps = parseProperties(text);
+    if (dynProps.has('version')) throw new ConfigError("dynamic file shouldn't have version inside", dyn, 'version');
+    const v = versionFromFilename(dyn);
+    if (v !== null) dynProps.set('version', v);
+    quorum = parseQuorumLines(dynProps, dyn, multiAddressEnabled, true);
+  } else {
+    quorum = parseQuorumLines(raw, f, multiAddressEnabled, false);
+  }
+  const { servers } = quorum;
+  const voters = servers.filter((s) => s.type === 'participant');
+  const observers = servers.filter((s) => s.type === 'observer');
+  if (voters.length === 0) {
+    if (!standaloneEnabled) {
+      throw new ConfigError('standaloneEnabled = false then number of participants should be >0', quorumFile, 'standaloneEnabled');
+    }
+    if (observers.length > 0) throw new ConfigError('Observers w/o participants is an invalid configuration', quorumFile, `server.${observers[0]!.id}`);
+  } else if (voters.length === 1 && standaloneEnabled) {
+    warnings.push('Invalid configuration, only one server specified (ignoring)');
+    if (observers.length > 0) throw new ConfigError('Observers w/o quorum is an invalid configuration', quorumFile, `server.${observers[0]!.id}`);
+  } else if (voters.length <= 2) {
+    warnings.push('No server failure will be tolerated. You need at least 3 servers.');
+  } else if (voters.length % 2 === 0) {
+    warnings.push('Non-optimal configuration, consider an odd number of servers.');
+  }
+  const distributed = servers.length > 0 && (!standaloneEnabled || voters.length > 1);
+
+  // dataDir/myid: read whenever it exists (a malformed one fails even a standalone server, as
+  // in Apache ZooKeeper); required, in 1..255 and listed, when the quorum is distributed.
+  const myidFile = path.join(dataDir, 'myid');
+  const myidText = (opts.readMyid ?? defaultReadMyid)(dataDir);
   let myid = 0;
-  if (servers.length > 0) {
+  if (myidText !== null) {
+    const first = myidText.split(/\r?\n/)[0]!.trim();
+    if (!/^\d+$/.test(first)) throw new ConfigError(`serverid ${first} is not a number (in ${myidFile})`, f, 'dataDir');
+    myid = Number.parseInt(first, 10);
+  }
+  if (distributed) {
     if (initLimit === 0) throw new ConfigError('initLimit is not set', f, 'initLimit');
     if (syncLimit === 0) throw new ConfigError('syncLimit is not set', f, 'syncLimit');
-    const readMyid = opts.readMyid ?? ((dir: string) => {
-      try {
-        return readFileSync(path.join(dir, 'myid'), 'utf8');
-      } catch {
-        return null;
-      }
-    });
-    const text = readMyid(dataDir);
-    if (text === null) throw new ConfigError(`${path.join(dataDir, 'myid')} file is missing`, f, 'dataDir');
-    const t = text.trim();
-    if (!/^\d+$/.test(t)) throw new ConfigError(`serverid ${t} is not a number`, f, 'dataDir');
-    myid = Number.parseInt(t, 10);
-    if (myid < 1 || myid > 255) throw new ConfigError(`serverid ${myid} in myid must be between 1 and 255`, f, 'dataDir');
-    if (!servers.some((s) => s.id === myid)) throw new ConfigError(`myid ${myid} has no server.${myid} line`, f, `server.${myid}`);
-    const ids = new Set<number>();
-    for (const s of servers) {
-      if (ids.has(s.id)) throw new ConfigError(`duplicate server.${s.id}`, f, `server.${s.id}`);
-      ids.add(s.id);
+    if (myidText === null) throw new ConfigError(`myid file is missing (expected ${myidFile} holding this server's id)`, f, 'dataDir');
+    if (myid < 1 || myid > 255) throw new ConfigError(`serverid ${myid} in ${myidFile} must be between 1 and 255`, f, 'dataDir');
+    if (!servers.some((s) => s.id === myid)) {
+      throw new ConfigError(`serverid ${myid} (from ${myidFile}) has no server.${myid} line`, quorumFile, `server.${myid}`);
     }
+  }
+
+  // QuorumPeerConfig.setupClientPort: this server's `;clientPort` part gives the client port.
+  const me = myidText !== null ? servers.find((s) => s.id === myid) : undefined;
+  if (me !== undefined && me.client !== null) {
+    const c = me.client;
+    if (clientPortSet) {
+      const wildcard = clientPortAddress === null || clientPortAddress === '0.0.0.0' || clientPortAddress === '::';
+      const mismatch = wildcard ? clientPort !== c.port : clientPortAddress !== c.host || clientPort !== c.port;
+      if (mismatch) {
+        throw new ConfigError(
+          `client address for this server (id = ${myid}) in static config file is ${clientPortAddress ?? '0.0.0.0'}:${clientPort} ` +
+            `is different from client address found in dynamic file: ${c.host}:${c.port}`,
+          f,
+          'clientPort',
+        );
+      }
+    }
+    clientPort = c.port;
+    clientPortSet = true;
+    clientPortAddress = c.host === '0.0.0.0' ? clientPortAddress : c.host;
+  }
+  // QuorumPeerConfig.setupPeerType: the server list wins over peerType.
+  if (me !== undefined && me.type !== peerType) {
+    warnings.push(`Peer type from servers list (${me.type}) doesn't match peerType (${peerType}). Defaulting to servers list.`);
+    peerType = me.type;
   }
 
   const wl = props.get('zookeeper.4lw.commands.whitelist');
@@ -428,14 +736,33 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
     juteMaxBufferBytes = Number.parseInt(juteMax.trim(), 10);
   }
 
+  const adminPortText = props.get('zookeeper.admin.serverPort');
+  const adminServerPort = adminPortText === undefined ? 8080 : parsePort('admin.serverPort', adminPortText, f, 'admin server');
+
+  let logLevel: LogLevel = 'info';
+  const envLevel = env['ZOO_LOG_LEVEL'];
+  const propLevel = props.get('zookeeper.root.logger');
+  if (envLevel !== undefined && envLevel.trim() !== '') {
+    const l = parseLogLevel(envLevel);
+    if (l === null) throw new ConfigError(`ZOO_LOG_LEVEL '${envLevel}' is not a log level (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF)`, f, 'ZOO_LOG_LEVEL');
+    logLevel = l;
+  } else if (propLevel !== undefined) {
+    const l = parseLogLevel(propLevel);
+    if (l === null) throw new ConfigError(`zookeeper.root.logger '${propLevel}' does not start with a log level`, f, 'root.logger');
+    logLevel = l;
+  }
+
   return {
     configFile: file,
+    initialConfig: opts.initialConfig ?? [...raw].map(([k, v]) => `${k}=${v}`).join('\n'),
     dataDir,
     dataLogDir,
     clientPort,
+    clientPortSet,
     clientPortAddress,
     secureClientPort,
     secureClientPortAddress,
+    observerMasterPort,
     tickTimeMs,
     maxClientCnxns,
     minSessionTimeoutMs,
@@ -446,26 +773,41 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
     electionAlg,
     peerType,
     servers,
+    groups: quorum.groups,
+    weights: quorum.weights,
+    dynamicConfigVersion: quorum.version,
     myid,
+    distributed,
     standaloneEnabled,
     reconfigEnabled,
     localSessionsEnabled,
+    localSessionsUpgradingEnabled,
     syncEnabled,
     quorumListenOnAllIPs,
+    sslQuorum,
+    portUnification,
+    quorumSaslEnabled,
+    quorumServerRequireSasl,
+    quorumLearnerRequireSasl,
+    multiAddressEnabled,
     dynamicConfigFile,
     snapRetainCount,
     purgeIntervalHours,
     clientPortListenBacklog,
     metricsProviderClassName,
     metricsProvider,
+    logLevel,
     raw,
+    unknownKeys,
+    warnings,
     props,
     juteMaxBufferBytes,
     globalOutstandingLimit: props.getInt('zookeeper.globalOutstandingLimit', 1000),
     fourLetterWordsWhitelist,
-    adminEnableServer: (props.get('zookeeper.admin.enableServer') ?? 'true').trim().toLowerCase() !== 'false',
+    readOnlyModeEnabled: props.get('readonlymode.enabled') === 'true',
+    adminEnableServer: props.get('zookeeper.admin.enableServer') !== 'false',
     adminServerAddress: props.get('zookeeper.admin.serverAddress') ?? '0.0.0.0',
-    adminServerPort: props.getInt('zookeeper.admin.serverPort', 8080),
+    adminServerPort,
     adminCommandUrl: props.get('zookeeper.admin.commandURL') ?? '/commands',
     extendedTypesEnabled: props.getBoolean('zookeeper.extendedTypesEnabled'),
     superDigest: props.get('zookeeper.DigestAuthenticationProvider.superDigest') ?? null,
@@ -478,7 +820,7 @@ export function buildConfig(raw: Map<string, string>, file: string | null, opts:
     preAllocSizeKb: props.getInt('zookeeper.preAllocSize', 65536),
     forceSync: (props.get('zookeeper.forceSync') ?? 'yes').trim() !== 'no',
     fsyncWarningThresholdMs: props.getInt('zookeeper.fsync.warningthresholdms', props.getInt('fsync.warningthresholdms', 1000)),
-    closeSessionTxnEnabled: props.getBoolean('zookeeper.closeSessionTxnEnabled', true),
+    closeSessionTxnEnabled: props.getBoolean('zookeeper.closeSessionTxn.enabled', true),
     digestEnabled: props.getBoolean('zookeeper.digest.enabled', true),
     maxCnxns: props.getInt('zookeeper.maxCnxns', 0),
   };

@@ -32,13 +32,19 @@ function createOpType(flags: number): typeof OpCode.create | typeof OpCode.creat
   return OpCode.create;
 }
 
-/** Decodes a multi or multiRead body; throws JuteError on bad bytes or mixed kinds. */
-export function decodeMultiRequest(r: JuteReader): MultiOp[] {
+/**
+ * Decodes a multi or multiRead body; throws JuteError on bad bytes or mixed kinds. The indexes
+ * of ops whose path is null (length -1, which decodes as "") go into `nullPaths` when given:
+ * Apache ZooKeeper keeps such a path null and fails on it.
+ */
+export function decodeMultiRequest(r: JuteReader, nullPaths?: number[]): MultiOp[] {
   const ops: MultiOp[] = [];
   let kind: 'read' | 'write' | null = null;
   let h = R.MultiHeader.decode(r);
   // Bounded by the frame: every op consumes at least a header's 9 bytes.
   while (!h.done) {
+    // Every op record starts with its path.
+    if (nullPaths !== undefined && r.remaining() >= 4 && r.buf.readInt32BE(r.offset) === -1) nullPaths.push(ops.length);
     let op: MultiOp;
     switch (h.type) {
       case OpCode.create:

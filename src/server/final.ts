@@ -66,6 +66,9 @@ export class FinalStage {
     const cnxn = req.cnxn;
     if (cnxn === null) return;
     cnxn.outstanding--;
+    // A connection that went away gets no reply, and must not leave watches behind
+    // (Apache ZooKeeper ignores watches of a stale connection the same way).
+    if (cnxn.closed) return;
     const lastZxid = ctx.tree.lastProcessedZxid;
     let err: number = Err.OK;
     let rsp: ReplyBody | null = null;
@@ -75,6 +78,11 @@ export class FinalStage {
         throw req.exception ?? new KeeperError((req.txn as { record: { err: number } }).record.err);
       }
       if (req.exception !== null && req.type !== OpCode.multi) throw req.exception;
+      if (NULL_PATH_FAILS.has(req.type) && firstStringIsNull(req.body)) {
+        // A null path (length -1) reads as "" here, but Apache ZooKeeper keeps it null and its
+        // lookups fail with a NullPointerException, which the client sees as a marshalling error.
+        throw new JuteError('null path');
+      }
       switch (req.type) {
         case OpCode.ping:
           this.updateStats(req, 'PING', lastZxid);
@@ -93,12 +101,16 @@ export class FinalStage {
         }
         case OpCode.multiRead: {
           lastOp = 'MLTR';
-          const ops = decodeMultiRequest(new JuteReader(req.body));
+          const nullPaths: number[] = [];
+          const ops = decodeMultiRequest(new JuteReader(req.body), nullPaths);
           const results: MultiResult[] = [];
           // Set before the loop, as Apache ZooKeeper does: a write op in a multiRead fails the
           // request with MARSHALLINGERROR but the (empty) response still goes out with it.
           rsp = { encode: (w) => encodeMultiResponse(w, results) };
-          for (const op of ops) {
+          for (const [i, op] of ops.entries()) {
+            // A null path fails the whole request (a NullPointerException in Apache ZooKeeper)
+            // with the results gathered so far.
+            if (nullPaths.includes(i)) throw new JuteError('null path in a multiRead');
             try {
               if (op.type === OpCode.getChildren) {
                 results.push({ type: OpCode.getChildren, children: this.getChildren(op.req.path, op.req.watch, req).children });
@@ -148,7 +160,10 @@ export class FinalStage {
           break;
         case OpCode.sync: {
           lastOp = 'SYNC';
-          rsp = body(R.SyncResponse, { path: R.SyncRequest.deserialize(req.body).path });
+          const path = R.SyncRequest.deserialize(req.body).path;
+          // A null path is echoed back as null.
+          const echoed = (firstStringIsNull(req.body) ? null : path) as string;
+          rsp = body(R.SyncResponse, { path: echoed });
           break;
         }
         case OpCode.check:
@@ -175,6 +190,7 @@ export class FinalStage {
         case OpCode.setWatches: {
           lastOp = 'SETW';
           const r = R.SetWatches.deserialize(req.body);
+          if (hasNullString(req.body, 8, 3)) throw new JuteError('null path in setWatches');
           ctx.tree.setWatches(r.relativeZxid, r.dataWatches, r.existWatches, r.childWatches, [], [], cnxn.id);
           this.deliverEvents();
           break;
@@ -182,6 +198,7 @@ export class FinalStage {
         case OpCode.setWatches2: {
           lastOp = 'STW2';
           const r = R.SetWatches2.deserialize(req.body);
+          if (hasNullString(req.body, 8, 5)) throw new JuteError('null path in setWatches2');
           ctx.tree.setWatches(
             r.relativeZxid,
             r.dataWatches,
@@ -343,6 +360,43 @@ export class FinalStage {
     s.totalLatencyMs += latency;
     s.count++;
   }
+}
+
+/** Read opcodes whose handlers fail on a null path in Apache ZooKeeper. */
+const NULL_PATH_FAILS: ReadonlySet<number> = new Set([
+  OpCode.exists,
+  OpCode.getData,
+  OpCode.getChildren,
+  OpCode.getChildren2,
+  OpCode.getACL,
+  OpCode.getAllChildrenNumber,
+  OpCode.checkWatches,
+]);
+
+/**
+ * True when one of `vectors` string vectors starting at `offset` (as in SetWatches after its
+ * relativeZxid) holds a null string. Apache ZooKeeper's setWatches fails on one with a
+ * NullPointerException, a marshalling error. Call only on a body that decoded.
+ */
+function hasNullString(b: Buffer, offset: number, vectors: number): boolean {
+  let at = offset;
+  for (let v = 0; v < vectors; v++) {
+    const n = b.readInt32BE(at);
+    at += 4;
+    // Bounded by the decoded body: each element takes at least 4 bytes.
+    for (let i = 0; i < n; i++) {
+      const len = b.readInt32BE(at);
+      at += 4;
+      if (len === -1) return true;
+      at += len;
+    }
+  }
+  return false;
+}
+
+/** True when a request body starts with a null ustring (length -1): its path is null. */
+export function firstStringIsNull(b: Buffer): boolean {
+  return b.length >= 4 && b.readInt32BE(0) === -1;
 }
 
 function checkWatcherType(t: number): void {

@@ -25,6 +25,8 @@ import { pathProblem } from '../tree/paths';
 import { QUOTA_ROOT, LIMIT_NODE, STAT_NODE, limitsOf, parseStats } from '../tree/quota';
 import type { TxnBody } from '../tree/txn';
 import { duplicateChange, type ChangeRecord, type OutstandingChanges } from './outstanding-changes';
+import type { RecordType } from '../jute/schema';
+import { firstStringIsNull } from './final';
 import type { Request } from './request';
 import type { SessionTracker } from './session-tracker';
 
@@ -90,25 +92,25 @@ export class PrepStage {
           break;
         }
         case OpCode.createTTL:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.CreateTTLRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.CreateTTLRequest));
           break;
         case OpCode.delete:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.DeleteRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.DeleteRequest));
           break;
         case OpCode.deleteContainer:
           this.toTxn(req.type, ctx.nextZxid(), req, { path: req.body.toString('utf8') });
           break;
         case OpCode.setData:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.SetDataRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.SetDataRequest));
           break;
         case OpCode.reconfig:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.ReconfigRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.ReconfigRequest));
           break;
         case OpCode.setACL:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.SetACLRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.SetACLRequest));
           break;
         case OpCode.check:
-          this.toTxn(req.type, ctx.nextZxid(), req, R.CheckVersionRequest.deserialize(req.body));
+          this.toTxn(req.type, ...this.decodeThenZxid(req, R.CheckVersionRequest));
           break;
         case OpCode.multi:
           this.prepareMulti(req);
@@ -142,6 +144,16 @@ export class PrepStage {
         throw e;
       }
     }
+  }
+
+  /**
+   * Decodes the request record before taking a zxid: when the record does not decode, the catch
+   * in prepare takes the one zxid of the error txn. (Taking it first, as an argument evaluated
+   * before the decode, left a zxid that no txn ever used.)
+   */
+  private decodeThenZxid<T>(req: Request, type: RecordType<T>): [number, Request, T] {
+    const rec = type.deserialize(req.body);
+    return [this.ctx.nextZxid(), req, rec];
   }
 
   private header(req: Request, zxid: number, type: number): R.TxnHeaderValue {
@@ -184,6 +196,11 @@ export class PrepStage {
         return;
       case OpCode.deleteContainer: {
         const path: string = rec.path;
+        // Apache ZooKeeper reads a deleteContainer's path from the whole backing array of the
+        // request buffer; for a client's request that array is the entire frame, header
+        // included, so the "path" starts with the xid and holds the NUL bytes of the opcode:
+        // it is always invalid. Only the container manager's own requests can succeed.
+        if (req.cnxn !== null) throw new KeeperError(Err.BADARGUMENTS, path);
         const parentPath = this.parentPathAndValidate(path);
         const node = this.recordFor(path);
         if (node.childCount > 0) throw new KeeperError(Err.NOTEMPTY, path);
@@ -196,6 +213,7 @@ export class PrepStage {
       case OpCode.delete: {
         ctx.sessions.checkSession(req.sessionId);
         const path: string = rec.path;
+        if (req.type === OpCode.delete && firstStringIsNull(req.body)) throw new JuteError('null path');
         const parentPath = this.parentPathAndValidate(path);
         const parent = this.recordFor(parentPath);
         this.checkAcl(parent.acl, Perms.DELETE, req);
@@ -291,7 +309,9 @@ export class PrepStage {
     if (type === OpCode.createTTL && !mode.ttl) throw new KeeperError(Err.BADARGUMENTS, rec.path);
     if (mode.ephemeral) ctx.sessions.checkGlobalSession(req.sessionId);
     else ctx.sessions.checkSession(req.sessionId);
-    // validatePathForCreate
+    // validatePathForCreate; a null path (read as "") makes Apache ZooKeeper's fail with a
+    // NullPointerException: a marshalling error, still as an error txn.
+    if (req.type !== OpCode.multi && firstStringIsNull(req.body)) throw new JuteError('null path');
     let path = rec.path;
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1 || path.includes('\u0000')) throw new KeeperError(Err.BADARGUMENTS, path);
@@ -384,11 +404,19 @@ export class PrepStage {
   private prepareMulti(req: Request): void {
     const ctx = this.ctx;
     let ops: MultiOp[];
+    const nullPaths: number[] = [];
     try {
-      ops = decodeMultiRequest(new JuteReader(req.body));
+      ops = decodeMultiRequest(new JuteReader(req.body), nullPaths);
     } catch (e) {
       req.hdr = this.header(req, ctx.nextZxid(), OpCode.multi);
       throw e;
+    }
+    if (nullPaths.length > 0) {
+      // Apache ZooKeeper fails on a null path (NullPointerException) after taking a zxid but
+      // before making a txn of it, leaving a hole in the zxid sequence. Our log replay refuses
+      // holes, so the zxid goes to an error txn instead: same error code, same next zxid.
+      req.hdr = this.header(req, ctx.nextZxid(), OpCode.multi);
+      throw new JuteError('null path in a multi');
     }
     const zxid = ctx.nextZxid();
     const shadowed = this.pendingChangesFor(ops);
@@ -437,6 +465,10 @@ export class PrepStage {
   }
 }
 
+/**
+ * Opcodes whose undecodable record still becomes an error txn. Not reconfig: Apache ZooKeeper
+ * decodes a ReconfigRequest before it takes a zxid, so a bad one becomes no txn at all.
+ */
 function isTxnType(type: number): boolean {
   switch (type) {
     case OpCode.create:
@@ -446,7 +478,6 @@ function isTxnType(type: number): boolean {
     case OpCode.delete:
     case OpCode.deleteContainer:
     case OpCode.setData:
-    case OpCode.reconfig:
     case OpCode.setACL:
     case OpCode.check:
     case OpCode.multi:

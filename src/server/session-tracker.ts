@@ -95,11 +95,8 @@ export class SessionTracker {
     const s = this.sessions.get(id);
     if (s === undefined) return;
     this.sessions.delete(id);
-    const b = this.buckets.get(s.expiresAtMs);
-    if (b !== undefined) {
-      b.delete(s);
-      if (b.size === 0) this.buckets.delete(s.expiresAtMs);
-    }
+    // An emptied bucket stays until its time comes, as in ExpiryQueue (`dump` shows it).
+    this.buckets.get(s.expiresAtMs)?.delete(s);
   }
 
   /** SessionTrackerImpl.checkSession (standalone has a single owner, so no SESSIONMOVED). */

@@ -4,10 +4,12 @@
  * Everything stateful lives in ZooKeeperServer; this file only wires sockets and timers to it.
  */
 import * as net from 'node:net';
-import { FourLetterWords } from '../admin/four-letter-words';
+import type { FourLetterWords } from '../admin/four-letter-words';
+import { OperatorSurfaces } from '../admin/operator';
 import type { ServerContext } from '../admin/server-context';
 import type { ServerConfig } from '../config/zoo-cfg';
 import { MemoryLog } from '../persistence/memory-log';
+import type { DataTree } from '../tree/data-tree';
 import { setExtendedTypesEnabled } from '../tree/ephemeral-type';
 import type { ClientConnection } from './client-connection';
 import { TcpConnection } from './tcp-connection';
@@ -23,6 +25,8 @@ export interface StandaloneOptions {
   config: ServerConfig;
   logger: Logger;
   log?: LogStage;
+  /** A tree loaded from disk (persistence/database.ts); a fresh one otherwise. */
+  tree?: DataTree;
   clock?: Clock;
 }
 
@@ -34,6 +38,8 @@ export class StandaloneServer {
   private sessionTimer: NodeJS.Timeout | null = null;
   private containerTimer: NodeJS.Timeout | null = null;
   private readonly fourLetterWords: FourLetterWords;
+  /** Four-letter words, AdminServer, metrics provider (src/admin/operator.ts). */
+  readonly operator: OperatorSurfaces;
   readonly context: ServerContext;
   private stopped = false;
 
@@ -56,6 +62,7 @@ export class StandaloneServer {
       opts.log ?? new MemoryLog(),
       opts.clock ?? systemClock,
       opts.logger,
+      opts.tree,
     );
     const self = this;
     this.context = {
@@ -68,8 +75,10 @@ export class StandaloneServer {
       connections: () => self.server.allConnections(),
       connectionCount: () => self.connections.size,
       describeConnection: (c, brief) => describeConnection(c, brief),
+      clientPort: () => self.port(),
     };
-    this.fourLetterWords = new FourLetterWords(this.context);
+    this.operator = new OperatorSurfaces(this.context);
+    this.fourLetterWords = this.operator.fourLetterWords;
   }
 
   async start(): Promise<void> {
@@ -106,6 +115,8 @@ export class StandaloneServer {
     const perPass = Math.max(1, Math.floor((cfg.containerMaxPerMinute * checkInterval) / 60000));
     this.containerTimer = setInterval(() => this.server.checkContainers(perPass), checkInterval);
     this.containerTimer.unref();
+    // The AdminServer and the metrics endpoint; failing to bind either is fatal, as in ZooKeeper.
+    await this.operator.start();
     log.info({ port: this.port() }, 'binding to port; serving clients');
   }
 
@@ -177,6 +188,7 @@ export class StandaloneServer {
     this.server.shutdown();
     for (const c of [...this.connections]) c.close('server shutdown');
     await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    await this.operator.stop();
     this.opts.logger.info('server stopped');
   }
 }

@@ -30,7 +30,7 @@ export interface FourLetterWordHandler {
   /** The word for a 4-byte length value, or null if it is not a four-letter word. */
   wordFor(len: number): string | null;
   /** Produces the whole answer; the connection closes after writing it. */
-  run(word: string, cnxn: TcpConnection): Promise<string> | string;
+  run(word: string, cnxn: TcpConnection, rest?: Buffer): Promise<string> | string;
 }
 
 let nextConnectionId = 1;
@@ -64,6 +64,7 @@ export class TcpConnection implements ClientConnection {
   private buf: Buffer = Buffer.alloc(0);
   private corked = false;
   private paused = false;
+  private oldClient = true;
 
   constructor(
     private readonly socket: Socket,
@@ -94,8 +95,10 @@ export class TcpConnection implements ClientConnection {
         if (!this.initialized) {
           const word = this.fourLetterWords.wordFor(len);
           if (word !== null) {
+            // What follows the word is its argument (stmk's 8-byte mask) or ignored.
+            const rest = this.buf.subarray(4);
             this.buf = Buffer.alloc(0);
-            this.runFourLetterWord(word);
+            this.runFourLetterWord(word, rest);
             return;
           }
         }
@@ -111,6 +114,7 @@ export class TcpConnection implements ClientConnection {
         const frame = this.buf.subarray(4, 4 + len);
         this.buf = this.buf.subarray(4 + len);
         this.stats.packetsReceived++;
+        this.server.stats.metrics.counter('bytes_received_count').add(4 + len);
         if (!this.initialized) this.readConnectRequest(frame);
         else this.readRequest(frame);
       }
@@ -139,6 +143,15 @@ export class TcpConnection implements ClientConnection {
 
   private readConnectRequest(frame: Buffer): void {
     this.awaitingSession = true;
+    // A client that sends no readOnly byte after its ConnectRequest is an "old client" and gets
+    // no readOnly byte back (ServerCnxn.isOldClient in Apache ZooKeeper).
+    try {
+      const r = new JuteReader(frame);
+      R.ConnectRequest.decode(r);
+      this.oldClient = r.remaining() === 0;
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+    }
     const err = this.server.processConnectRequest(this, frame);
     if (err !== null) {
       this.logger.info({ client: this.remoteAddress }, err);
@@ -153,12 +166,12 @@ export class TcpConnection implements ClientConnection {
     this.server.processPacket(this, xid, type, frame.subarray(8));
   }
 
-  private runFourLetterWord(word: string): void {
+  private runFourLetterWord(word: string, rest: Buffer): void {
     this.initialized = true;
     this.closing = true;
     this.socket.pause();
     Promise.resolve()
-      .then(() => this.fourLetterWords.run(word, this))
+      .then(() => this.fourLetterWords.run(word, this, rest))
       .then(
         (out) => this.socket.end(out),
         (e) => {
@@ -195,6 +208,7 @@ export class TcpConnection implements ClientConnection {
     w.int(err);
     if (body !== null) body.encode(w);
     w.patchInt(at, w.offset - 4);
+    this.server.stats.recordResponseSize(w.offset - 4);
     this.write(w.finish());
   }
 
@@ -206,6 +220,7 @@ export class TcpConnection implements ClientConnection {
     w.int(0);
     R.WatcherEvent.encode(w, { type, state, path });
     w.patchInt(at, w.offset - 4);
+    this.server.stats.metrics.counter('watch_bytes').add(w.offset - 4);
     this.write(w.finish());
   }
 
@@ -218,7 +233,7 @@ export class TcpConnection implements ClientConnection {
       sessionId: valid ? this.sessionId : 0n,
       passwd,
     });
-    w.boolean(false);
+    if (!this.oldClient) w.boolean(false);
     w.patchInt(at, w.offset - 4);
     this.write(w.finish());
     this.awaitingSession = false;

@@ -8,7 +8,7 @@
  * writes. The log stage is injected: the durable file log in production, an in-memory twin in
  * tests. Clocks are injected too; the core owns no timer, socket or file.
  */
-import { JuteError, JuteReader } from '../jute/codec';
+import { JuteReader } from '../jute/codec';
 import * as R from '../jute/records';
 import { Err, OpCode, VALID_CLIENT_OPCODES, Xid } from '../protocol/constants';
 import { KeeperError, codeName } from '../protocol/keeper-error';
@@ -240,15 +240,12 @@ export class ZooKeeperServer {
   }
 
   private processAuth(cnxn: ClientConnection, xid: number, body: Buffer): void {
-    let scheme = '';
-    let ids: ReturnType<typeof authenticate> = null;
-    try {
-      const p = R.AuthPacket.deserialize(body);
-      scheme = p.scheme;
-      ids = authenticate(p.scheme, p.auth, cnxn.remoteAddress, this.opts.auth);
-    } catch (e) {
-      if (!(e instanceof JuteError)) throw e;
-    }
+    // An AuthPacket that does not decode is an I/O error in Apache ZooKeeper: the connection
+    // closes with no reply. The JuteError reaches the connection, which closes.
+    const p = R.AuthPacket.deserialize(body);
+    const scheme = p.scheme;
+    // DigestAuthenticationProvider fails (a caught NullPointerException) on null auth data.
+    const ids = p.auth === null && scheme === 'digest' ? null : authenticate(p.scheme, p.auth, cnxn.remoteAddress, this.opts.auth);
     if (ids !== null) {
       // Copy on write: requests already in the pipeline keep the ids they were sent with.
       const next = [...cnxn.authInfo];

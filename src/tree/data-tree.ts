@@ -595,11 +595,20 @@ export class DataTree {
     this.containers.clear();
     this.ttls.clear();
     this.dataSize = 0;
+    // Snapshot readers hand the same array for the same ACL list; intern each array once.
+    const interned = new Map<AclValue[], number>();
     for (const e of entries) {
       const p = e.path === '' ? ROOT_PATH : e.path;
+      let acl = e.acl === null ? OPEN_UNSAFE_ACL_ID : interned.get(e.acl);
+      if (acl === undefined) {
+        acl = this.aclCache.intern(e.acl);
+        interned.set(e.acl!, acl);
+      } else {
+        this.aclCache.addUsage(acl);
+      }
       this.nodes.set(p, {
         data: e.data,
-        acl: this.aclCache.intern(e.acl),
+        acl,
         czxid: e.czxid,
         mzxid: e.mzxid,
         ctime: e.ctime,

@@ -73,7 +73,14 @@ export interface ClosedEntry {
   kind: 'closed';
 }
 
-export type LogEntry = ReplyEntry | EventEntry | ClosedEntry;
+/** A frame that did not decode as what the protocol says comes next. */
+export interface UnparsedEntry {
+  kind: 'unparsed';
+  raw: Buffer;
+  error: string;
+}
+
+export type LogEntry = ReplyEntry | EventEntry | ClosedEntry | UnparsedEntry;
 
 export interface Reply<T> {
   xid: number;
@@ -108,6 +115,7 @@ export class RawClient {
   session: ConnectAnswer | null = null;
   closed = false;
   private nextXid = 1;
+  private sawFirstFrame = false;
   private buf: Buffer = Buffer.alloc(0);
   private handshakeWaiter: { resolve(a: ConnectAnswer | null): void } | null = null;
   private readonly pending = new Map<number, Pending[]>();
@@ -177,8 +185,21 @@ export class RawClient {
    * the connection without answering.
    */
   handshake(opts: HandshakeOptions = {}): Promise<ConnectAnswer | null> {
-    const ioTimeoutMs = opts.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS;
+    const answer = this.awaitConnectResponse(opts.ioTimeoutMs);
+    if (!this.closed) this.socket.write(RawClient.connectFrame(opts));
+    return answer;
+  }
+
+  /**
+   * Waits, without sending anything, for the server's first frame read as a ConnectResponse
+   * (resolves at once if it already came), or for the close (resolves null).
+   */
+  awaitConnectResponse(ioTimeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<ConnectAnswer | null> {
     return new Promise((resolve, reject) => {
+      if (this.session !== null) {
+        resolve(this.session);
+        return;
+      }
       if (this.closed) {
         resolve(null);
         return;
@@ -194,7 +215,6 @@ export class RawClient {
           resolve(a);
         },
       };
-      this.socket.write(RawClient.connectFrame(opts));
     });
   }
 
@@ -370,12 +390,23 @@ export class RawClient {
   }
 
   private onFrame(frame: Buffer): void {
-    if (this.session === null && this.handshakeWaiter !== null) {
+    try {
+      this.decodeFrame(frame);
+    } catch (e) {
+      // A server under test may send anything; keep it for the test to look at.
+      this.push({ kind: 'unparsed', raw: frame, error: String(e) });
+    }
+  }
+
+  private decodeFrame(frame: Buffer): void {
+    // The first frame a server sends is always the ConnectResponse, asked for or not.
+    if (this.session === null && !this.sawFirstFrame) {
+      this.sawFirstFrame = true;
       const r = new JuteReader(frame);
       const a = R.ConnectResponse.decode(r);
       const readOnly = r.remaining() > 0 ? r.boolean() : null;
       this.session = { ...a, readOnly, raw: frame };
-      this.handshakeWaiter.resolve(this.session);
+      this.handshakeWaiter?.resolve(this.session);
       return;
     }
     const r = new JuteReader(frame);

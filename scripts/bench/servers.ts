@@ -1,0 +1,260 @@
+// Starting, restarting and stopping the two servers the benchmark compares, on loopback:
+//   ref   Apache ZooKeeper 3.8 (Debian package) through shared/tools/ref-zk.sh, standalone
+//   ours  zookeeper-ts, `node dist/src/cli/main.js start-foreground zoo.cfg`
+// Both get the same zoo.cfg essentials (tickTime=2000, a fresh dataDir, clientPortAddress=127.0.0.1,
+// every four-letter word allowed, no admin server) and log at WARN.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { addCleanup, isAlive, run, runSync, sleep, terminate } from './procs';
+
+export const HOST = '127.0.0.1';
+
+export type ServerKind = 'ours' | 'ref';
+
+export interface BenchServer {
+  readonly kind: ServerKind;
+  readonly port: number;
+  readonly connectString: string;
+  /** The data directory (snapshots and txn logs go under version-2/). */
+  readonly dataDir: string;
+  /** The server's process id (the JVM for ref, node for ours), or null when stopped. */
+  pid(): number | null;
+  /** Starts the process; resolves once `srvr` answers with a Mode line. Returns the spawn time (ms). */
+  start(): Promise<number>;
+  /** Graceful stop (SIGTERM, wait for exit). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A TCP port on 127.0.0.1 that was free when this returned. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const addr = srv.address();
+      srv.close(() => {
+        if (addr !== null && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('could not read the bound address'));
+      });
+    });
+  });
+}
+
+/** Sends a four-letter word to 127.0.0.1:port and returns everything the server answered. */
+export function fourLetter(port: number, word: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = net.connect({ host: HOST, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${word} on port ${port}: timeout`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(word));
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+/** The `Node count:` of a `srvr` answer, or null if the server is not serving yet. */
+export function nodeCountOf(srvr: string): number | null {
+  const m = /^Node count: (\d+)$/m.exec(srvr);
+  return m === null ? null : Number(m[1]);
+}
+
+export async function nodeCount(port: number): Promise<number | null> {
+  try {
+    return nodeCountOf(await fourLetter(port, 'srvr'));
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size of a process in bytes (`ps -o rss=`), or null if it cannot be read. */
+export function rssBytes(pid: number): number | null {
+  const r = runSync('ps', ['-o', 'rss=', '-p', String(pid)]);
+  const kb = Number.parseInt(r.stdout.trim(), 10);
+  return Number.isFinite(kb) ? kb * 1024 : null;
+}
+
+async function waitServing(port: number, pid: () => number | null, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (/^Mode: /m.test(await fourLetter(port, 'srvr', 1000))) return;
+    } catch {
+      // not listening yet
+    }
+    const p = pid();
+    if (p !== null && !isAlive(p)) throw new Error(`server on port ${port} exited during start; see ${logFile}`);
+    await sleep(50);
+  }
+  throw new Error(`server on port ${port} did not start serving within ${timeoutMs} ms; see ${logFile}`);
+}
+
+export interface OursOptions {
+  repoRoot: string;
+  dir: string;
+  port: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export function oursServer(o: OursOptions): BenchServer {
+  const dataDir = path.join(o.dir, 'data');
+  const cfgPath = path.join(o.dir, 'zoo.cfg');
+  const logPath = path.join(o.dir, 'out.log');
+  const main = path.join(o.repoRoot, 'dist/src/cli/main.js');
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(
+    cfgPath,
+    [
+      'tickTime=2000',
+      'initLimit=10',
+      'syncLimit=5',
+      `dataDir=${dataDir}`,
+      `clientPort=${o.port}`,
+      `clientPortAddress=${HOST}`,
+      '4lw.commands.whitelist=*',
+      'admin.enableServer=false',
+      '',
+    ].join('\n'),
+  );
+  let pid: number | null = null;
+  let unregister: (() => void) | null = null;
+  const self: BenchServer = {
+    kind: 'ours',
+    port: o.port,
+    connectString: `${HOST}:${o.port}`,
+    dataDir,
+    pid: () => pid,
+    async start() {
+      if (pid !== null) throw new Error('ours: already started');
+      const out = fs.openSync(logPath, 'a');
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [...(o.nodeArgs ?? []), main, 'start-foreground', cfgPath], {
+        stdio: ['ignore', out, out],
+        env: { ...process.env, ZOO_LOG_LEVEL: 'warn' },
+        cwd: o.dir,
+      });
+      fs.closeSync(out);
+      if (child.pid === undefined) throw new Error('ours: spawn failed');
+      pid = child.pid;
+      child.unref();
+      const myPid = pid;
+      unregister = addCleanup({
+        name: `ours:${o.port}`,
+        run: () => terminate(myPid),
+        runSync: () => {
+          if (isAlive(myPid)) process.kill(myPid, 'SIGKILL');
+        },
+      });
+      await waitServing(o.port, () => pid, o.startTimeoutMs ?? 60_000, logPath);
+      return t0;
+    },
+    async stop() {
+      if (pid === null) return;
+      await terminate(pid, 30_000);
+      pid = null;
+      unregister?.();
+      unregister = null;
+    },
+  };
+  return self;
+}
+
+export interface RefOptions {
+  refScript: string;
+  dir: string;
+  port: number;
+  heap: string;
+  startTimeoutMs?: number;
+}
+
+export function refServer(o: RefOptions): BenchServer {
+  const dataDir = path.join(o.dir, 's1', 'data');
+  const pidFile = path.join(o.dir, 's1', 'pid');
+  const logPath = path.join(o.dir, 's1', 'out.log');
+  let unregister: (() => void) | null = null;
+  let running = false;
+  const readPid = (): number | null => {
+    try {
+      const n = Number.parseInt(fs.readFileSync(pidFile, 'utf8').trim(), 10);
+      return Number.isFinite(n) ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const stopSync = (): void => {
+    runSync('bash', [o.refScript, 'stop', o.dir], 20_000);
+  };
+  const self: BenchServer = {
+    kind: 'ref',
+    port: o.port,
+    connectString: `${HOST}:${o.port}`,
+    dataDir,
+    pid: () => (running ? readPid() : null),
+    async start() {
+      if (running) throw new Error('ref: already started');
+      fs.mkdirSync(o.dir, { recursive: true });
+      running = true;
+      unregister = addCleanup({
+        name: `ref:${o.port}`,
+        run: async () => {
+          await run('bash', [o.refScript, 'stop', o.dir], { timeoutMs: 30_000 });
+        },
+        runSync: stopSync,
+      });
+      const t0 = performance.now();
+      // ref-zk.sh puts server i on BASEPORT+i; it waits (polling every 200 ms) until srvr shows a Mode.
+      const started = run('bash', [o.refScript, 'start', o.dir, '1', String(o.port - 1)], {
+        timeoutMs: o.startTimeoutMs ?? 120_000,
+        env: { ...process.env, REF_ZK_HEAP: o.heap, REF_ZK_EXTRA: `clientPortAddress=${HOST}` },
+      });
+      // Poll on our own, faster than the script does, so that restart times are not rounded up to 200 ms.
+      const serving = waitServing(o.port, readPid, o.startTimeoutMs ?? 120_000, logPath);
+      serving.catch(() => undefined); // awaited below; do not let an early rejection go unhandled
+      const r = await started;
+      // ref-zk.sh gives up after 30 s; a restart over a large data set may take longer, so a failed
+      // script only counts if the JVM is gone too.
+      const p = readPid();
+      if (r.code !== 0 && (p === null || !isAlive(p))) throw new Error(`ref-zk.sh start failed (${r.code}): ${r.stderr.trim()}`);
+      await serving;
+      return t0;
+    },
+    async stop() {
+      if (!running) return;
+      const r = await run('bash', [o.refScript, 'stop', o.dir], { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new Error(`ref-zk.sh stop failed: ${r.stderr.trim()}`);
+      running = false;
+      unregister?.();
+      unregister = null;
+    },
+  };
+  return self;
+}
+
+/** Which durability our server ran with: txn log files present in dataDir/version-2 after the run. */
+export function durabilityOf(dataDir: string): { mode: 'durable' | 'in-memory'; logFiles: string[]; snapshotFiles: string[] } {
+  const v2 = path.join(dataDir, 'version-2');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(v2);
+  } catch {
+    names = [];
+  }
+  const logFiles = names.filter((n) => n.startsWith('log.'));
+  const snapshotFiles = names.filter((n) => n.startsWith('snapshot'));
+  return { mode: logFiles.length > 0 ? 'durable' : 'in-memory', logFiles, snapshotFiles };
+}

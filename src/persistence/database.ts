@@ -1,0 +1,480 @@
+/**
+ * Opening, recovering and keeping the server's durable state (Apache ZooKeeper's ZKDatabase
+ * and FileTxnSnapLog, for our storage layout; see docs/storage.md):
+ *
+ *   open:    check the directories ─► load the LMDB store (or import a ZooKeeper snapshot, or
+ *            start empty) ─► replay the txn log after the store's zxid ─► write what replay
+ *            changed back to the store ─► hand tree, sessions and the log stage to the server
+ *   running: txn log = the LogStage (durable before reply); after each round of applied txns
+ *            the changed nodes and sessions go to the store; autopurge drops old logs
+ *   close:   wait for the log and the store to finish, close both
+ *
+ * A torn write at the end of the last log (a crash mid-write; nothing in it was acknowledged)
+ * is cut off with a warning. Damage anywhere else stops startup with StorageError naming the
+ * file and offset: silently dropping acknowledged txns is worse than not starting.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OpCode } from '../protocol/constants';
+import type { Logger, ZooKeeperServer } from '../server/zookeeper-server';
+import { DataTree } from '../tree/data-tree';
+import type { Txn } from '../tree/txn';
+import { LMDB_FILE_NAME, LmdbStore } from './lmdb-store';
+import { listSnapshotFiles, purge } from './purge';
+import { FileTxnLog, listLogFiles } from './txn-log';
+import { FILE_HEADER_BYTES, LOG_FILE_PREFIX, LogFormatError, makeFileName, scanLog, VERSION_DIR } from './txn-log-format';
+import { loadNewestZkSnapshot, treeDigest } from './zk-snapshot';
+
+/** An operating error of the storage layer: bad directories, damaged files. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+}
+
+export interface StorageConfig {
+  dataDir: string;
+  dataLogDir: string;
+  snapCount: number;
+  preAllocSizeKb: number;
+  forceSync: boolean;
+  fsyncWarningThresholdMs: number;
+  snapRetainCount: number;
+  purgeIntervalHours: number;
+}
+
+export function snapDirOf(cfg: Pick<StorageConfig, 'dataDir'>): string {
+  return path.join(cfg.dataDir, VERSION_DIR);
+}
+
+export function logDirOf(cfg: Pick<StorageConfig, 'dataLogDir'>): string {
+  return path.join(cfg.dataLogDir, VERSION_DIR);
+}
+
+/** Creates `dir` if needed and checks that we can create files in it. */
+export function ensureWritableDir(dir: string, what: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new StorageError(`cannot create ${what} ${dir}: ${(e as Error).message}`);
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    throw new StorageError(`cannot access ${what} ${dir}: ${(e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new StorageError(`${what} ${dir} is not a directory`);
+  // access(W_OK) says yes to root on a read-only mount; creating a file is the real test.
+  const probe = path.join(dir, `.zkts-write-probe-${process.pid}`);
+  try {
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (e) {
+    throw new StorageError(`${what} ${dir} is not writable: ${(e as Error).message}`);
+  }
+}
+
+interface ReplayResult {
+  lastZxid: number;
+  applied: number;
+}
+
+/**
+ * Replays every logged txn after `afterZxid` into `tree` and `sessions`, repairing a torn tail
+ * of the last file. Throws StorageError on damage that is not a torn tail, and on a gap in the
+ * zxid sequence (a missing log file).
+ */
+export function replayLogs(
+  logDir: string,
+  afterZxid: number,
+  tree: DataTree,
+  sessions: Map<bigint, number>,
+  logger: Logger,
+  repair = true,
+  digestAt: { zxid: number; value: bigint } | null = null,
+): ReplayResult {
+  const files = listLogFiles(logDir);
+  // FileTxnLog.getLogFiles: start with the newest file that begins at or before the snapshot.
+  let start = 0;
+  for (let i = 0; i < files.length; i++) if (files[i]!.zxid <= afterZxid) start = i;
+  let last = afterZxid;
+  let applied = 0;
+  for (let i = start; i < files.length; i++) {
+    const f = files[i]!;
+    const file = path.join(logDir, f.name);
+    const isLast = i === files.length - 1;
+    const buf = fs.readFileSync(file);
+    let scan;
+    try {
+      scan = scanLog(buf, afterZxid, (txn: Txn, offset: number) => {
+        const z = txn.hdr.zxid;
+        if (z <= last) return; // already covered (a file that overlaps the previous one)
+        const sameEpoch = Math.floor(z / 2 ** 32) === Math.floor(last / 2 ** 32);
+        if (sameEpoch && z !== last + 1) {
+          throw new StorageError(
+            `txn log ${file} at offset ${offset} continues at zxid 0x${z.toString(16)} but the last applied zxid is ` +
+              `0x${last.toString(16)}: txns are missing (was a log file deleted?)`,
+          );
+        }
+        applyReplayed(tree, sessions, txn);
+        last = z;
+        applied++;
+        if (digestAt !== null && z === digestAt.zxid) checkDigest(tree, digestAt.value, z, logger);
+      });
+    } catch (e) {
+      if (e instanceof LogFormatError) throw new StorageError(`txn log ${file} is not a ZooKeeper txn log: ${e.message}`);
+      throw e;
+    }
+    if (!scan.headerComplete) {
+      if (!repair) continue;
+      if (!isLast) throw new StorageError(`txn log ${file} is shorter than its header but is not the newest log file`);
+      logger.warn({ file, bytes: buf.length }, 'removing a log file whose header was never completely written (crash while creating it)');
+      fs.unlinkSync(file);
+      continue;
+    }
+    if (scan.damage === null && scan.txnCount === 0 && isLast && repair) {
+      // A crash after the header of a new file was written but before its first batch: the
+      // next file would get the same name, so this empty one must go.
+      logger.warn({ file }, 'removing a log file that holds no txn (crash right after creating it)');
+      fs.unlinkSync(file);
+      continue;
+    }
+    if (scan.damage !== null) {
+      const d = scan.damage;
+      const laterHasTxns = files.slice(i + 1).some((g) => fs.statSync(path.join(logDir, g.name)).size > FILE_HEADER_BYTES);
+      if (d.followedByValid || laterHasTxns) {
+        throw new StorageError(
+          `txn log ${file} is corrupt at offset ${d.offset} (${d.reason}) and intact txns follow it; refusing to start. ` +
+            'Restore the file, or cut it at that offset (TxnLogToolkit --chop) if losing the txns after it is acceptable.',
+        );
+      }
+      if (!repair) {
+        logger.warn({ file, offset: d.offset, reason: d.reason }, 'the txn log ends in a torn write; reading stops there');
+        continue;
+      }
+      logger.warn(
+        { file, offset: d.offset, reason: d.reason, droppedBytes: buf.length - d.offset },
+        'truncating a torn write at the end of the txn log (a crash during an unacknowledged write)',
+      );
+      if (d.offset <= FILE_HEADER_BYTES) {
+        // Nothing good in the file: remove it, or the next file (same first zxid) could not be created.
+        fs.unlinkSync(file);
+      } else {
+        fs.truncateSync(file, d.offset);
+      }
+    }
+  }
+  return { lastZxid: last, applied };
+}
+
+function applyReplayed(tree: DataTree, sessions: Map<bigint, number>, txn: Txn): void {
+  tree.processTxn(txn);
+  if (txn.body.type === OpCode.createSession) sessions.set(txn.hdr.clientId, txn.body.record.timeOut);
+  else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.hdr.clientId);
+}
+
+/**
+ * After restart, writes what the running server applies to the LMDB store: one transaction per
+ * round of applied txns, never more than one in flight (what changes meanwhile waits in the
+ * tree's dirty set, which is bounded by the tree itself).
+ */
+class SnapshotWriter {
+  private sessionChanges = new Map<bigint, number | null>();
+  private scheduled = false;
+  private inFlight: Promise<void> | null = null;
+  private failure: Error | null = null;
+  durableZxid: number;
+
+  constructor(
+    private readonly store: LmdbStore,
+    private readonly tree: DataTree,
+    private readonly logger: Logger,
+    private readonly onFatal: (e: Error) => void,
+    zxid: number,
+  ) {
+    this.durableZxid = zxid;
+    tree.dirty = new Set();
+  }
+
+  sessionCreated(id: bigint, timeoutMs: number): void {
+    this.sessionChanges.set(id, timeoutMs);
+    this.schedule();
+  }
+
+  sessionClosed(id: bigint): void {
+    this.sessionChanges.set(id, null);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.inFlight !== null || this.failure !== null) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const dirty = this.tree.dirty!;
+    if (dirty.size === 0 && this.sessionChanges.size === 0 && this.tree.lastProcessedZxid === this.durableZxid) return;
+    this.tree.dirty = new Set();
+    const sessions = this.sessionChanges;
+    this.sessionChanges = new Map();
+    const zxid = this.tree.lastProcessedZxid;
+    this.inFlight = this.store.commit(this.tree, dirty, sessions, zxid).then(
+      () => {
+        this.durableZxid = zxid;
+        this.inFlight = null;
+        if (this.tree.dirty!.size > 0 || this.sessionChanges.size > 0 || this.tree.lastProcessedZxid !== this.durableZxid) this.schedule();
+      },
+      (e: Error) => {
+        this.failure = e;
+        this.inFlight = null;
+        // lmdb-js puts the system error of a failed commit in `commitError`.
+        const cause = (e as Error & { commitError?: Error }).commitError;
+        this.logger.error({ err: e.message, cause: cause?.message }, 'writing the snapshot store failed');
+        this.onFatal(e);
+      },
+    );
+  }
+
+  /** Writes whatever is still pending and waits for it. */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 1000 && this.failure === null; i++) {
+      if (this.inFlight !== null) {
+        await this.inFlight;
+        continue;
+      }
+      if (this.tree.dirty!.size === 0 && this.sessionChanges.size === 0 && this.tree.lastProcessedZxid === this.durableZxid) return;
+      this.flush();
+    }
+  }
+}
+
+export interface RecoveredState {
+  tree: DataTree;
+  sessions: Map<bigint, number>;
+  /** True when the LMDB store was empty (new directory, or import of a ZooKeeper snapshot). */
+  fresh: boolean;
+  /** The zxid of the loaded snapshot (store or ZooKeeper file), before replay. */
+  storeZxid: number;
+  loadedSessions: bigint[];
+  replay: ReplayResult;
+}
+
+/**
+ * Loads the newest state: the LMDB store (when `store` holds one), else the newest ZooKeeper
+ * snapshot.* in `snapDir`, else the empty tree; then replays the logs after it. With `repair`
+ * a torn log tail is truncated; without it the scan just stops there (read-only tools).
+ * The tree's dirty set holds what replay changed.
+ */
+export function recoverState(snapDir: string, logDir: string, store: LmdbStore | null, repair: boolean, logger: Logger): RecoveredState {
+  const tree = new DataTree();
+  const sessions = new Map<bigint, number>();
+  let storeZxid: number;
+  let fresh = true;
+  let digestAt: { zxid: number; value: bigint } | null = null;
+  const loaded = store?.load() ?? null;
+  if (loaded !== null) {
+    tree.restore(loaded.nodes, loaded.lastZxid);
+    for (const [id, to] of loaded.sessions) sessions.set(id, to);
+    storeZxid = loaded.lastZxid;
+    fresh = false;
+    logger.info({ zxid: hex(storeZxid), nodes: tree.nodeCount(), sessions: sessions.size }, 'loaded the snapshot store');
+  } else {
+    let snap;
+    try {
+      snap = loadNewestZkSnapshot(snapDir, logger);
+    } catch (e) {
+      throw new StorageError((e as Error).message);
+    }
+    if (snap !== null) {
+      tree.restore(snap.nodes, snap.zxid);
+      for (const [id, to] of snap.sessions) sessions.set(id, to);
+      storeZxid = snap.zxid;
+      logger.info(
+        { file: snap.file, zxid: hex(snap.zxid), nodes: tree.nodeCount(), sessions: sessions.size },
+        'importing an Apache ZooKeeper snapshot (no snapshot store yet)',
+      );
+      // ZooKeeper's snapshots are fuzzy: the digest is of the tree at a zxid at or after the
+      // one in the name, so it is checked when replay reaches that zxid.
+      if (snap.digest !== null && snap.digest.zxid === snap.zxid) checkDigest(tree, snap.digest.value, snap.zxid, logger);
+      else if (snap.digest !== null) digestAt = { zxid: snap.digest.zxid, value: snap.digest.value };
+    } else {
+      const logs = listLogFiles(logDir);
+      if (logs.length > 0 && logs[0]!.zxid > 1) {
+        throw new StorageError(
+          `${logDir} holds txn logs starting at zxid 0x${logs[0]!.zxid.toString(16)} but ${snapDir} has no snapshot ` +
+            `(neither ${LMDB_FILE_NAME} nor snapshot.*): the state before that zxid is unknown`,
+        );
+      }
+      storeZxid = 0;
+    }
+  }
+  const loadedSessions = [...sessions.keys()];
+  tree.dirty = new Set();
+  const replay = replayLogs(logDir, storeZxid, tree, sessions, logger, repair, digestAt);
+  if (replay.applied > 0) {
+    logger.info({ txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid) }, 'replayed the txn log');
+  }
+  killDeadSessions(tree, sessions, logger);
+  tree.events = [];
+  return { tree, sessions, fresh, storeZxid, loadedSessions, replay };
+}
+
+/**
+ * ZooKeeperServer.loadData: ephemerals whose session is not in the session table belong to a
+ * session that is gone (a fuzzy snapshot can hold both); they are deleted at load, without a
+ * txn, exactly as ZooKeeper does.
+ */
+function killDeadSessions(tree: DataTree, sessions: ReadonlyMap<bigint, number>, logger: Logger): void {
+  const dead = [...tree.ephemeralSessions()].map(([id]) => id).filter((id) => !sessions.has(id));
+  for (const id of dead) {
+    logger.info({ sessionId: '0x' + BigInt.asUintN(64, id).toString(16) }, 'removing the ephemerals of a session that no longer exists');
+    const zxid = tree.lastProcessedZxid;
+    tree.processTxn({ hdr: { clientId: id, cxid: 0, zxid, time: 0, type: OpCode.closeSession }, body: { type: OpCode.closeSession, record: null } });
+  }
+}
+
+/** Compares a snapshot's recorded tree digest with ours (DataTree.compareSnapshotDigests). */
+function checkDigest(tree: DataTree, expected: bigint, zxid: number, logger: Logger): void {
+  const actual = treeDigest(tree);
+  if (actual === expected) logger.info({ zxid: hex(zxid), digest: expected.toString() }, 'snapshot digest matches the loaded tree');
+  else logger.warn({ zxid: hex(zxid), expected: expected.toString(), actual: actual.toString() }, 'snapshot digest does not match the loaded tree');
+}
+
+export interface Database {
+  readonly tree: DataTree;
+  /** Sessions alive at the last applied zxid: id → timeout in ms. */
+  readonly sessions: ReadonlyMap<bigint, number>;
+  readonly log: FileTxnLog;
+  readonly snapDir: string;
+  readonly logDir: string;
+  /** The zxid the LMDB store durably reflects. */
+  storeZxid(): number;
+  /** Wires the store to a server built on `tree` and tracks the loaded sessions again. */
+  attach(server: ZooKeeperServer, nowMs: number): void;
+  /** Runs one purge now (autopurge does this every purgeInterval hours). */
+  purgeNow(retainCount?: number): ReturnType<typeof purge>;
+  /** Called when the log or the store fails for good. */
+  onFatal: ((e: Error) => void) | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (recovering if needed) the data directories of `cfg`. Throws StorageError for
+ * directories that cannot be used and for damaged files.
+ */
+export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<Database> {
+  ensureWritableDir(cfg.dataDir, 'dataDir');
+  if (cfg.dataLogDir !== cfg.dataDir) ensureWritableDir(cfg.dataLogDir, 'dataLogDir');
+  const snapDir = snapDirOf(cfg);
+  const logDir = logDirOf(cfg);
+  ensureWritableDir(snapDir, 'snapshot directory');
+  if (logDir !== snapDir) ensureWritableDir(logDir, 'txn log directory');
+
+  const lmdbFile = path.join(snapDir, LMDB_FILE_NAME);
+  let store: LmdbStore;
+  try {
+    store = LmdbStore.open(lmdbFile);
+  } catch (e) {
+    throw new StorageError(`cannot open the snapshot store ${lmdbFile}: ${(e as Error).message}`);
+  }
+  const started = performance.now();
+  let state: RecoveredState;
+  try {
+    state = recoverState(snapDir, logDir, store, true, logger);
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  const { tree, sessions, fresh, replay, loadedSessions } = state;
+  if (fresh) {
+    await store.writeFull(tree, sessions, tree.lastProcessedZxid);
+  } else if (replay.applied > 0 || (tree.dirty?.size ?? 0) > 0) {
+    const changed = new Map<bigint, number | null>();
+    // The replayed session changes are not tracked one by one; rewriting the table is simplest.
+    for (const id of loadedSessions) if (!sessions.has(id)) changed.set(id, null);
+    for (const [id, to] of sessions) changed.set(id, to);
+    await store.commit(tree, tree.dirty ?? [], changed, tree.lastProcessedZxid);
+  }
+  tree.dirty = null;
+  logger.info(
+    { zxid: hex(tree.lastProcessedZxid), nodes: tree.nodeCount(), sessions: sessions.size, ms: Math.round(performance.now() - started) },
+    'database ready',
+  );
+
+  const log = new FileTxnLog({
+    logDir,
+    preAllocSizeBytes: cfg.preAllocSizeKb * 1024,
+    snapCount: cfg.snapCount,
+    forceSync: cfg.forceSync,
+    fsyncWarningThresholdMs: cfg.fsyncWarningThresholdMs,
+    logger,
+  });
+  let writer: SnapshotWriter | null = null;
+  let purgeTimer: NodeJS.Timeout | null = null;
+  const db: Database = {
+    tree,
+    sessions,
+    log,
+    snapDir,
+    logDir,
+    onFatal: null,
+    storeZxid: () => (writer === null ? tree.lastProcessedZxid : writer.durableZxid),
+    attach(server, nowMs) {
+      if (server.tree !== tree) throw new Error('attach: the server must be built on the database tree');
+      const fatal = (e: Error): void => db.onFatal?.(e);
+      writer = new SnapshotWriter(store, tree, logger, fatal, tree.lastProcessedZxid);
+      const w = writer;
+      log.onSlowSync = () => server.stats.fsyncThresholdExceedCount++;
+      log.onFatal = fatal;
+      for (const [id, to] of sessions) server.sessions.trackSession(id, to, nowMs);
+      const previous = server.onApplied;
+      server.onApplied = (req, rc) => {
+        previous?.(req, rc);
+        const t = req.txn;
+        if (t !== null && req.hdr !== null) {
+          if (t.type === OpCode.createSession) w.sessionCreated(req.hdr.clientId, t.record.timeOut);
+          else if (t.type === OpCode.closeSession) w.sessionClosed(req.hdr.clientId);
+        }
+        w.schedule();
+      };
+      if (cfg.purgeIntervalHours > 0) {
+        const run = (): void => {
+          const r = db.purgeNow();
+          logger.info({ deletedLogs: r.deleteLogs, deletedSnapshots: r.deleteSnapshots, errors: r.errors }, 'Purge task completed.');
+        };
+        logger.info({ snapRetainCount: cfg.snapRetainCount, purgeIntervalHours: cfg.purgeIntervalHours }, 'Purge task started.');
+        setImmediate(run);
+        purgeTimer = setInterval(run, cfg.purgeIntervalHours * 3600_000);
+        purgeTimer.unref();
+      } else {
+        logger.info('Purge task is not scheduled.');
+      }
+    },
+    purgeNow(retainCount = cfg.snapRetainCount) {
+      return purge(snapDir, logDir, db.storeZxid(), Math.max(3, retainCount));
+    },
+    async close() {
+      const t0 = performance.now();
+      if (purgeTimer !== null) clearInterval(purgeTimer);
+      await log.close();
+      const t1 = performance.now();
+      if (writer !== null) await writer.drain();
+      const t2 = performance.now();
+      await store.close();
+      logger.info(
+        { logMs: Math.round(t1 - t0), storeMs: Math.round(t2 - t1), closeMs: Math.round(performance.now() - t2), zxid: hex(db.storeZxid()) },
+        'database closed',
+      );
+    },
+  };
+  return db;
+}
+
+function hex(z: number): string {
+  return '0x' + z.toString(16);
+}
+
+export { makeFileName, LOG_FILE_PREFIX, listSnapshotFiles };

@@ -1,0 +1,195 @@
+/**
+ * The incremental snapshot: the data tree, the session table and the zxid they reflect, kept
+ * in one LMDB environment (<dataDir>/version-2/zkts-snapshot.lmdb, plus its -lock file). After
+ * each round of applied txns only the nodes that changed are written, together with the
+ * sessions that came or went and the new zxid, in one LMDB transaction that lmdb-js commits
+ * and syncs on its own thread. So the store always equals the tree after some applied zxid,
+ * and restart is "load the store, replay the txn log after its zxid".
+ *
+ * Layout (three named databases of one environment; integers big-endian):
+ *
+ *   nodes:    key   := the path (UTF-8) when it is at most 1900 bytes, else "#" sha256hex(path)
+ *             value := format:int(1) path:ustring StatPersisted openAclMarker:boolean
+ *                      acl:vector<ACL> data:buffer
+ *             StatPersisted := czxid:long mzxid:long ctime:long mtime:long version:int
+ *                              cversion:int aversion:int ephemeralOwner:long pzxid:long
+ *             openAclMarker true means the node uses the ACL cache's -1 entry
+ *             (OPEN_ACL_UNSAFE set implicitly) and the acl vector is empty.
+ *   sessions: key   := the session id as a signed decimal string
+ *             value := timeoutMs (msgpack number)
+ *   meta:     "lastZxid" := the zxid the whole store reflects (msgpack number)
+ *             "format"   := 1
+ *
+ * The name deliberately does not start with "snapshot.": Apache ZooKeeper treats every
+ * snapshot.* file in its snapshot directory as one of its own snapshots.
+ */
+import { createHash } from 'node:crypto';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { JuteReader, JuteWriter } from '../jute/codec';
+import * as R from '../jute/records';
+import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
+import type { DataTree, RestoredNode, ZNode } from '../tree/data-tree';
+
+export const LMDB_FILE_NAME = 'zkts-snapshot.lmdb';
+const NODE_FORMAT = 1;
+const STORE_FORMAT = 1;
+const MAX_KEY_BYTES = 1900;
+/** Node values are read with this bound: one znode's data plus its path and ACLs. */
+const MAX_VALUE_BYTES = 256 * 1024 * 1024;
+
+export function nodeKey(path: string): string {
+  if (Buffer.byteLength(path, 'utf8') <= MAX_KEY_BYTES) return path;
+  return '#' + createHash('sha256').update(path, 'utf8').digest('hex');
+}
+
+export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
+  const w = new JuteWriter(64 + path.length + (n.data === null ? 0 : n.data.length));
+  w.int(NODE_FORMAT);
+  w.ustring(path);
+  R.StatPersisted.encode(w, {
+    czxid: n.czxid,
+    mzxid: n.mzxid,
+    ctime: n.ctime,
+    mtime: n.mtime,
+    version: n.version,
+    cversion: n.cversion,
+    aversion: n.aversion,
+    ephemeralOwner: n.ephemeralOwner,
+    pzxid: n.pzxid,
+  });
+  const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
+  w.boolean(openMarker);
+  const acls = openMarker ? [] : tree.aclOf(n);
+  w.int(acls.length);
+  for (const a of acls) R.ACL.encode(w, a);
+  w.buffer(n.data);
+  return Buffer.from(w.finish());
+}
+
+/**
+ * Decodes a node value. `aclLists` maps the raw bytes of an ACL vector to its decoded list, so
+ * the many nodes that share a list share one array (and the load interns it once).
+ */
+export function decodeNode(value: Buffer, aclLists: Map<string, R.AclValue[]> = new Map()): RestoredNode {
+  const r = new JuteReader(value, 0, value.length, MAX_VALUE_BYTES);
+  const format = r.int();
+  if (format !== NODE_FORMAT) throw new Error(`unknown node record format ${format}`);
+  const path = r.ustring();
+  // StatPersisted, field by field: this runs once per znode at every start.
+  const czxid = r.long();
+  const mzxid = r.long();
+  const ctime = r.long();
+  const mtime = r.long();
+  const version = r.int();
+  const cversion = r.int();
+  const aversion = r.int();
+  const ephemeralOwner = r.bigLong();
+  const pzxid = r.long();
+  const openMarker = r.boolean();
+  const aclStart = r.offset;
+  const n = r.vectorCount();
+  let acl: R.AclValue[] | null = null;
+  if (n > 0 || !openMarker) {
+    const list: R.AclValue[] = [];
+    for (let i = 0; i < n; i++) list.push(R.ACL.decode(r));
+    const key = value.toString('latin1', aclStart, r.offset);
+    acl = aclLists.get(key) ?? list;
+    if (acl === list) aclLists.set(key, list);
+  }
+  const data = r.buffer();
+  return { path, data, acl: openMarker ? null : acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid };
+}
+
+export interface LoadedState {
+  nodes: Iterable<RestoredNode>;
+  sessions: Map<bigint, number>;
+  lastZxid: number;
+}
+
+export class LmdbStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly nodes: Database<Buffer, string>,
+    private readonly sessions: Database<number, string>,
+    private readonly meta: Database<number, string>,
+  ) {}
+
+  /** Opens (creating unless `readOnly`) the store at `file`. */
+  static open(file: string, readOnly = false): LmdbStore {
+    const root = open({ path: file, readOnly });
+    const nodes = root.openDB<Buffer, string>({ name: 'nodes', encoding: 'binary' });
+    const sessions = root.openDB<number, string>({ name: 'sessions' });
+    const meta = root.openDB<number, string>({ name: 'meta' });
+    return new LmdbStore(root, nodes, sessions, meta);
+  }
+
+  /** The zxid the store reflects, or null when nothing was ever committed to it. */
+  lastZxid(): number | null {
+    const z = this.meta.get('lastZxid');
+    return typeof z === 'number' ? z : null;
+  }
+
+  /** The stored state; null for an empty (never committed) store. */
+  load(): LoadedState | null {
+    const lastZxid = this.lastZxid();
+    if (lastZxid === null) return null;
+    const format = this.meta.get('format');
+    if (format !== STORE_FORMAT) throw new Error(`unsupported snapshot store format ${String(format)}`);
+    const sessions = new Map<bigint, number>();
+    for (const { key, value } of this.sessions.getRange()) sessions.set(BigInt(key), value);
+    const self = this;
+    return {
+      lastZxid,
+      sessions,
+      nodes: {
+        *[Symbol.iterator]() {
+          const aclLists = new Map<string, R.AclValue[]>();
+          for (const { value } of self.nodes.getRange()) yield decodeNode(value, aclLists);
+        },
+      },
+    };
+  }
+
+  /** Writes the whole tree and session table into an empty store, in one transaction. */
+  async writeFull(tree: DataTree, sessions: ReadonlyMap<bigint, number>, zxid: number): Promise<void> {
+    await this.root.transaction(() => {
+      this.nodes.clearSync();
+      this.sessions.clearSync();
+      for (const [p, n] of tree.allNodes()) this.nodes.putSync(nodeKey(p), encodeNode(p, n, tree));
+      for (const [id, to] of sessions) this.sessions.putSync(id.toString(), to);
+      this.meta.putSync('format', STORE_FORMAT);
+      this.meta.putSync('lastZxid', zxid);
+    });
+    await this.root.flushed;
+  }
+
+  /**
+   * Writes the nodes at `dirty` as they are now in `tree` (absent ones are deleted), the
+   * session changes (null = closed) and `zxid`, as one transaction. The values are encoded
+   * here, synchronously, so the transaction reflects the tree at this moment even though it
+   * commits later. Resolves once the transaction is on disk.
+   */
+  commit(tree: DataTree, dirty: Iterable<string>, sessionChanges: ReadonlyMap<bigint, number | null>, zxid: number): Promise<void> {
+    // Asynchronous puts made in one event turn are committed as one transaction by lmdb-js's
+    // writer thread (eventTurnBatching); the B-tree work never runs on the event loop. The
+    // values are encoded here, synchronously, so they are the tree as it is at this moment.
+    for (const p of dirty) {
+      const n = tree.getNode(p);
+      if (n === undefined) void this.nodes.remove(nodeKey(p));
+      else void this.nodes.put(nodeKey(p), encodeNode(p, n, tree));
+    }
+    for (const [id, to] of sessionChanges) {
+      if (to === null) void this.sessions.remove(id.toString());
+      else void this.sessions.put(id.toString(), to);
+    }
+    return this.meta
+      .put('lastZxid', zxid)
+      .then(() => this.root.flushed)
+      .then(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+}

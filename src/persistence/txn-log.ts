@@ -1,0 +1,293 @@
+/**
+ * The durable txn log (Apache ZooKeeper's FileTxnLog plus the group commit of its
+ * SyncRequestProcessor), as the server's LogStage. File format: txn-log-format.ts.
+ *
+ * Group commit: appends that arrive while a batch is being written and fdatasync'ed queue up
+ * and become the next batch, so one sync covers every txn that arrived during the previous
+ * one. A txn's `done` callback runs only after the sync that covers it, in append order, so a
+ * reply never leaves before its txn is on disk. All file I/O is asynchronous (libuv's thread
+ * pool); the event loop never waits for the disk.
+ *
+ * Files are preallocated in preAllocSize steps by extending them (ftruncate), which is what
+ * ZooKeeper's FilePadding does: the tail reads as zeros and a record of length 0 marks the end.
+ * A new file starts after about snapCount/2 + random(snapCount/2) txns, as ZooKeeper rolls its
+ * log, so that old files can be purged once the snapshot covers them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { LogStage, Logger } from '../server/zookeeper-server';
+import type { Txn } from '../tree/txn';
+import { encodeFileHeader, encodeTxnRecord, LOG_FILE_PREFIX, makeFileName, TXNLOG_MAGIC, zxidFromName } from './txn-log-format';
+
+function writeAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (e, n) => (e === null ? resolve(n) : reject(e))));
+}
+const fdatasyncAsync = promisify(fs.fdatasync);
+const fsyncAsync = promisify(fs.fsync);
+const ftruncateAsync = promisify(fs.ftruncate);
+const openAsync = promisify(fs.open);
+const closeAsync = promisify(fs.close);
+
+/** ZooKeeper pads when the write position comes within this many bytes of the allocated end. */
+const PAD_MARGIN_BYTES = 4096;
+/** Bounds on one batch, so a burst during a slow sync does not become one giant write. */
+const MAX_BATCH_TXNS = 10_000;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+export interface TxnLogOptions {
+  /** The directory holding log.* files (<dataLogDir>/version-2). */
+  logDir: string;
+  preAllocSizeBytes: number;
+  snapCount: number;
+  forceSync: boolean;
+  fsyncWarningThresholdMs: number;
+  logger: Logger;
+  /** Random source for the roll point; injectable for tests. */
+  random?: () => number;
+}
+
+interface Pending {
+  record: Buffer;
+  zxid: number;
+  done: () => void;
+  failed: (e: Error) => void;
+}
+
+interface OpenFile {
+  fd: number;
+  name: string;
+  position: number;
+  allocatedBytes: number;
+  /** Whether the directory entry of this new file still has to be synced. */
+  dirSyncNeeded: boolean;
+}
+
+/**
+ * FilePadding.calculateFileSizeWithPadding: the file size after padding, given the write
+ * position and the current size. Grows only when the position is within 4 KiB of the end.
+ */
+export function paddedSize(position: number, fileSize: number, preAllocSizeBytes: number): number {
+  if (preAllocSizeBytes <= 0 || position + PAD_MARGIN_BYTES < fileSize) return fileSize;
+  if (position > fileSize) {
+    const size = position + preAllocSizeBytes;
+    return size - (size % preAllocSizeBytes);
+  }
+  return fileSize + preAllocSizeBytes;
+}
+
+/** log.* files in `dir`, oldest first (by the zxid in their names). */
+export function listLogFiles(dir: string): { name: string; zxid: number }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names
+    .map((name) => ({ name, zxid: zxidFromName(name, LOG_FILE_PREFIX) }))
+    .filter((f) => f.zxid >= 0)
+    .sort((a, b) => a.zxid - b.zxid);
+}
+
+export class FileTxnLog implements LogStage {
+  private pending: Pending[] = [];
+  private writing = false;
+  private scheduled = false;
+  private current: OpenFile | null = null;
+  private failure: Error | null = null;
+  private txnsInFile = 0;
+  private rollRequested = false;
+  private rollAfterTxns: number;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly random: () => number;
+  /** Zxid of the last txn made durable. */
+  lastDurableZxid = -1;
+  /** Called when a sync took longer than fsyncWarningThresholdMs (ServerStats counts these). */
+  onSlowSync: ((elapsedMs: number) => void) | null = null;
+  /** Called once when the log fails for good; the server cannot go on writing. */
+  onFatal: ((e: Error) => void) | null = null;
+  /** Called after each new log file is created (purge and tests watch this). */
+  onRoll: ((name: string) => void) | null = null;
+  syncCount = 0;
+  lastSyncMs = 0;
+
+  constructor(private readonly opts: TxnLogOptions) {
+    this.random = opts.random ?? Math.random;
+    this.rollAfterTxns = this.nextRollPoint();
+  }
+
+  /** SyncRequestProcessor: roll when the count exceeds snapCount/2 + random(snapCount/2). */
+  private nextRollPoint(): number {
+    const half = Math.max(1, Math.floor(Math.max(2, this.opts.snapCount) / 2));
+    return half + Math.floor(this.random() * half) + 1;
+  }
+
+  append(txn: Txn, done: () => void, failed: (e: Error) => void): void {
+    if (this.failure !== null || this.closed) {
+      const e = this.failure ?? new Error('txn log is closed');
+      setImmediate(() => failed(e));
+      return;
+    }
+    // Encode now: the txn must be logged as it was when it was prepared.
+    this.pending.push({ record: encodeTxnRecord(txn), zxid: txn.hdr.zxid, done, failed });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate, not nextTick: every append made while handling this round of I/O joins.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.writeBatches();
+    });
+  }
+
+  private async writeBatches(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.pending.length > 0 && this.failure === null) {
+        if (this.current !== null && (this.rollRequested || this.txnsInFile >= this.rollAfterTxns)) await this.rollLog();
+        let take = Math.min(this.pending.length, MAX_BATCH_TXNS, this.rollAfterTxns - this.txnsInFile);
+        if (take < 1) take = 1;
+        let bytes = 0;
+        let n = 0;
+        while (n < take && (n === 0 || bytes + this.pending[n]!.record.length <= MAX_BATCH_BYTES)) {
+          bytes += this.pending[n]!.record.length;
+          n++;
+        }
+        const batch = this.pending.splice(0, n);
+        try {
+          await this.writeAndSync(batch, bytes);
+        } catch (e) {
+          this.fail(e as Error, batch);
+          return;
+        }
+        this.txnsInFile += batch.length;
+        this.lastDurableZxid = batch[batch.length - 1]!.zxid;
+        for (const p of batch) p.done();
+      }
+    } finally {
+      this.writing = false;
+      if (this.pending.length > 0 && this.failure === null) this.schedule();
+      else if (this.pending.length === 0) this.wakeIdle();
+    }
+  }
+
+  private async writeAndSync(batch: Pending[], bytes: number): Promise<void> {
+    if (this.current === null) await this.openFile(batch[0]!.zxid);
+    const f = this.current!;
+    const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record), bytes);
+    const end = f.position + buf.length;
+    // ZooKeeper pads before each record; padding for the batch's start and then for its end
+    // gives the same sizes for small batches and never lets a large one outgrow the padding.
+    let size = paddedSize(f.position, f.allocatedBytes, this.opts.preAllocSizeBytes);
+    size = paddedSize(end, size, this.opts.preAllocSizeBytes);
+    if (size !== f.allocatedBytes) {
+      await ftruncateAsync(f.fd, size);
+      f.allocatedBytes = size;
+    }
+    let written = 0;
+    // Regular files rarely write short, but a short write must not lose the rest.
+    while (written < buf.length) {
+      written += await writeAsync(f.fd, buf, written, buf.length - written, f.position + written);
+    }
+    f.position = end;
+    if (f.allocatedBytes < end) f.allocatedBytes = end;
+    if (!this.opts.forceSync) return;
+    const start = performance.now();
+    await fdatasyncAsync(f.fd);
+    if (f.dirSyncNeeded) {
+      await syncDirectory(this.opts.logDir);
+      f.dirSyncNeeded = false;
+    }
+    const elapsed = performance.now() - start;
+    this.syncCount++;
+    this.lastSyncMs = elapsed;
+    if (elapsed > this.opts.fsyncWarningThresholdMs) {
+      this.opts.logger.warn(
+        { elapsedMs: Math.round(elapsed), fileSize: f.allocatedBytes, file: f.name },
+        `fsync-ing the write ahead log took ${Math.round(elapsed)}ms which will adversely effect operation latency. ` +
+          `File size is ${f.allocatedBytes} bytes. See the ZooKeeper troubleshooting guide`,
+      );
+      this.onSlowSync?.(elapsed);
+    }
+  }
+
+  private async openFile(firstZxid: number): Promise<void> {
+    const name = makeFileName(LOG_FILE_PREFIX, firstZxid);
+    const file = path.join(this.opts.logDir, name);
+    this.opts.logger.info({ file }, `Creating new log file: ${name}`);
+    // 'wx': a file of that name already existing means two writers or a recovery bug.
+    const fd = await openAsync(file, 'wx');
+    const header = encodeFileHeader(TXNLOG_MAGIC, 0);
+    await writeAsync(fd, header, 0, header.length, 0);
+    this.current = { fd, name, position: header.length, allocatedBytes: header.length, dirSyncNeeded: true };
+    this.txnsInFile = 0;
+    this.onRoll?.(name);
+  }
+
+  /** Closes the current file; the next batch opens a new one named after its first zxid. */
+  private async rollLog(): Promise<void> {
+    const f = this.current;
+    this.current = null;
+    this.txnsInFile = 0;
+    this.rollRequested = false;
+    this.rollAfterTxns = this.nextRollPoint();
+    if (f !== null) await closeAsync(f.fd);
+  }
+
+  /** Starts a new file at the next batch (when a snapshot is exported, so purge can drop the old one). */
+  requestRoll(): void {
+    if (this.current !== null) this.rollRequested = true;
+  }
+
+  private fail(e: Error, batch: Pending[]): void {
+    this.failure = e;
+    this.opts.logger.error({ err: e.message, file: this.current?.name }, 'txn log write failed');
+    const all = [...batch, ...this.pending];
+    this.pending = [];
+    for (const p of all) p.failed(e);
+    this.wakeIdle();
+    this.onFatal?.(e);
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** Resolves once everything appended so far is durable (or has failed). */
+  whenIdle(): Promise<void> {
+    if (this.pending.length === 0 && !this.writing && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Name of the file being written, or null between files. */
+  currentFileName(): string | null {
+    return this.current?.name ?? null;
+  }
+
+  async close(): Promise<void> {
+    await this.whenIdle();
+    this.closed = true;
+    const f = this.current;
+    this.current = null;
+    if (f !== null) await closeAsync(f.fd);
+  }
+}
+
+/** fsyncs a directory so that a file created or renamed in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fd = await openAsync(dir, 'r');
+  try {
+    await fsyncAsync(fd);
+  } finally {
+    await closeAsync(fd);
+  }
+}

@@ -1,0 +1,236 @@
+// The txn log format and the group-commit writer, in process: checksums, record framing, the
+// scan's torn-tail/corruption verdicts, preallocation and rolling, and the order and batching
+// of `done` callbacks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { adler32, Adler32 } from '../../src/persistence/adler32';
+import { FileTxnLog, listLogFiles, paddedSize } from '../../src/persistence/txn-log';
+import { encodeTxnRecord, FILE_HEADER_BYTES, scanLog, zxidFromName } from '../../src/persistence/txn-log-format';
+import { planPurge } from '../../src/persistence/purge';
+import { replayLogs } from '../../src/persistence/database';
+import { DataTree } from '../../src/tree/data-tree';
+import { OpCode } from '../../src/protocol/constants';
+import type { Txn } from '../../src/tree/txn';
+import type { Logger } from '../../src/server/zookeeper-server';
+
+const quiet: Logger & { warnings: string[] } = {
+  warnings: [],
+  info() {},
+  debug() {},
+  error() {},
+  warn(o: object | string, msg?: string) {
+    quiet.warnings.push(msg ?? String(o));
+  },
+};
+
+function createTxn(zxid: number, p: string, data = 'x'): Txn {
+  return {
+    hdr: { clientId: 0x100000000000001n, cxid: zxid, zxid, time: 1700000000000 + zxid, type: OpCode.create },
+    body: {
+      type: OpCode.create,
+      record: { path: p, data: Buffer.from(data), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: zxid },
+    },
+  };
+}
+
+function fileOf(records: Buffer[], padTo = 0): Buffer {
+  const header = Buffer.from([0x5a, 0x4b, 0x4c, 0x47, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const body = Buffer.concat([header, ...records]);
+  return padTo > body.length ? Buffer.concat([body, Buffer.alloc(padTo - body.length)]) : body;
+}
+
+async function tmpDir(t: { after(fn: () => unknown): void }): Promise<string> {
+  const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'zkts-log-'));
+  t.after(() => fsp.rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+test('adler32 matches java.util.zip.Adler32 on known inputs, also when streamed', () => {
+  assert.equal(adler32(Buffer.from('Wikipedia')), 0x11e60398);
+  assert.equal(adler32(Buffer.alloc(0)), 1);
+  const big = Buffer.alloc(100_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;
+  const s = new Adler32();
+  s.update(big, 0, 12_345);
+  s.update(big, 12_345);
+  assert.equal(s.digest(), adler32(big));
+});
+
+test('records scan back in order; a zero tail is the clean end', () => {
+  const recs = [1, 2, 3].map((z) => encodeTxnRecord(createTxn(z, `/n${z}`)));
+  const buf = fileOf(recs, 64 * 1024);
+  const seen: number[] = [];
+  const scan = scanLog(buf, 1, (t) => seen.push(t.hdr.zxid));
+  assert.deepEqual(seen, [2, 3]);
+  assert.equal(scan.damage, null);
+  assert.equal(scan.lastZxid, 3);
+  assert.equal(scan.txnCount, 3);
+  assert.equal(scan.goodEnd, FILE_HEADER_BYTES + recs.reduce((a, r) => a + r.length, 0));
+  assert.equal(zxidFromName('log.1f', 'log'), 0x1f);
+  assert.equal(zxidFromName('snapshot.lmdb', 'snapshot'), -1);
+});
+
+test('a record cut short or half-zeroed at the end is a torn tail; damage followed by a good record is corruption', () => {
+  const recs = [1, 2, 3].map((z) => encodeTxnRecord(createTxn(z, `/n${z}`, 'payload')));
+  const goodEnd = FILE_HEADER_BYTES + recs[0]!.length + recs[1]!.length;
+  // Torn: the third record lost its last bytes (zeros follow, as after preallocation).
+  const torn = fileOf([recs[0]!, recs[1]!, recs[2]!.subarray(0, recs[2]!.length - 5)], 4096);
+  let scan = scanLog(torn, 0, () => undefined);
+  assert.equal(scan.damage?.offset, goodEnd);
+  assert.equal(scan.damage?.followedByValid, false);
+  assert.equal(scan.lastZxid, 2);
+  // Garbage after the last record, without zeros: also a tail.
+  scan = scanLog(fileOf([recs[0]!, recs[1]!, Buffer.from('garbage!garbage!garbage!')]), 0, () => undefined);
+  assert.equal(scan.damage?.offset, goodEnd);
+  assert.equal(scan.damage?.followedByValid, false);
+  // A flipped byte inside the second record, with the third intact after it: corruption.
+  const bad = Buffer.from(recs[1]!);
+  bad[20] = bad[20]! ^ 0xff;
+  scan = scanLog(fileOf([recs[0]!, bad, recs[2]!], 4096), 0, () => undefined);
+  assert.equal(scan.damage?.offset, FILE_HEADER_BYTES + recs[0]!.length);
+  assert.equal(scan.damage?.followedByValid, true);
+  assert.match(scan.damage!.reason, /CRC/);
+  // A file shorter than its header.
+  assert.equal(scanLog(Buffer.alloc(7), 0, () => undefined).headerComplete, false);
+});
+
+test('preallocation grows in preAllocSize steps like FilePadding', () => {
+  const M = 64 * 1024 * 1024;
+  // The first record of a file is written at 16, just after the header.
+  assert.equal(paddedSize(16, 16, M), 16 + M);
+  assert.equal(paddedSize(1000, 16 + M, M), 16 + M);
+  assert.equal(paddedSize(M - 100, 16 + M, M), 16 + 2 * M);
+  assert.equal(paddedSize(3 * M + 5, M, M), 4 * M);
+  assert.equal(paddedSize(100, 16, 0), 16);
+});
+
+test('group commit: done callbacks run in order, after the sync, with fewer syncs than txns; files roll', async (t) => {
+  const dir = await tmpDir(t);
+  const log = new FileTxnLog({
+    logDir: dir,
+    preAllocSizeBytes: 1024 * 1024,
+    snapCount: 40,
+    forceSync: true,
+    fsyncWarningThresholdMs: 1000,
+    logger: quiet,
+    random: () => 0.5,
+  });
+  const order: number[] = [];
+  const all: Promise<void>[] = [];
+  const N = 200;
+  for (let z = 1; z <= N; z++) {
+    all.push(
+      new Promise<void>((resolve, reject) =>
+        log.append(
+          createTxn(z, `/p${z}`),
+          () => {
+            order.push(z);
+            assert.ok(log.lastDurableZxid >= z, 'done ran before its txn was durable');
+            resolve();
+          },
+          reject,
+        ),
+      ),
+    );
+    // Let a few arrive in later turns, as client requests do.
+    if (z % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(all);
+  await log.close();
+  assert.deepEqual(order, Array.from({ length: N }, (_, i) => i + 1));
+  assert.ok(log.syncCount < N, `expected batching, got ${log.syncCount} syncs for ${N} txns`);
+  const files = listLogFiles(dir);
+  // snapCount 40 with random 0.5: a new file every 20 + 10 + 1 = 31 txns.
+  assert.deepEqual(
+    files.map((f) => f.zxid),
+    [1, 32, 63, 94, 125, 156, 187],
+  );
+  const seen: number[] = [];
+  for (const f of files) {
+    const buf = fs.readFileSync(path.join(dir, f.name));
+    assert.equal(buf.length, 16 + 1024 * 1024, 'files are preallocated in preAllocSize steps after the header, as ZooKeeper does');
+    assert.equal(scanLog(buf, 0, (txn) => seen.push(txn.hdr.zxid)).damage, null);
+  }
+  assert.deepEqual(seen, order);
+});
+
+test('forceSync=no skips the sync but still writes; a slow sync is reported', async (t) => {
+  const dir = await tmpDir(t);
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 65536, snapCount: 100000, forceSync: false, fsyncWarningThresholdMs: 0, logger: quiet });
+  let slow = 0;
+  log.onSlowSync = () => slow++;
+  await new Promise<void>((resolve, reject) => log.append(createTxn(1, '/a'), resolve, reject));
+  assert.equal(log.syncCount, 0);
+  await log.close();
+  const synced = new FileTxnLog({ logDir: dir + '/s', preAllocSizeBytes: 65536, snapCount: 100000, forceSync: true, fsyncWarningThresholdMs: -1, logger: quiet });
+  fs.mkdirSync(dir + '/s');
+  synced.onSlowSync = () => slow++;
+  await new Promise<void>((resolve, reject) => synced.append(createTxn(1, '/a'), resolve, reject));
+  await synced.close();
+  assert.equal(slow, 1, 'a sync above the threshold (-1 ms) is counted');
+  assert.ok(quiet.warnings.some((w) => w.includes('fsync-ing the write ahead log')));
+  const files = listLogFiles(dir);
+  assert.equal(files.length, 1);
+  assert.equal(scanLog(fs.readFileSync(path.join(dir, files[0]!.name)), 0, () => undefined).lastZxid, 1);
+});
+
+test('a write error fails every pending txn and later appends', async (t) => {
+  const dir = await tmpDir(t);
+  const gone = path.join(dir, 'missing');
+  const log = new FileTxnLog({ logDir: gone, preAllocSizeBytes: 65536, snapCount: 100, forceSync: true, fsyncWarningThresholdMs: 1000, logger: quiet });
+  let fatal: Error | null = null;
+  log.onFatal = (e) => (fatal = e);
+  const results = await Promise.all(
+    [1, 2].map((z) => new Promise<string>((resolve) => log.append(createTxn(z, '/a'), () => resolve('done'), (e) => resolve(`failed: ${e.message}`)))),
+  );
+  assert.match(results[0]!, /failed: ENOENT/);
+  assert.match(results[1]!, /failed: ENOENT/);
+  assert.ok(fatal !== null);
+  const later = await new Promise<string>((resolve) => log.append(createTxn(3, '/a'), () => resolve('done'), () => resolve('failed')));
+  assert.equal(later, 'failed');
+});
+
+test('purge keeps every log the store still needs and retainCount-1 before it', () => {
+  const logs = [1, 100, 200, 300, 400, 500].map((z) => ({ name: `log.${z.toString(16)}`, zxid: z }));
+  // The store is at 350: log.12c (300) holds 301.. and must stay; two older ones stay too.
+  let plan = planPurge(logs, [], 350, 3);
+  assert.deepEqual(plan.deleteLogs, ['log.1']);
+  // The store is behind every log: keep them all.
+  plan = planPurge(logs, [], 0, 3);
+  assert.deepEqual(plan.deleteLogs, []);
+  // Exported ZooKeeper snapshots: keep the newest 3 and the logs from the oldest kept one.
+  const snaps = [50, 150, 250, 450].map((z) => ({ name: `snapshot.${z.toString(16)}`, zxid: z }));
+  plan = planPurge(logs, snaps, 500, 3);
+  assert.deepEqual(plan.deleteSnapshots, ['snapshot.32']);
+  assert.deepEqual(plan.deleteLogs, ['log.1']);
+  assert.throws(() => planPurge(logs, [], 1, 2));
+});
+
+test('recovery removes a newest log that holds nothing good, so the next file can take its name', async (t) => {
+  const dir = await tmpDir(t);
+  const recs = [1, 2, 3].map((z) => encodeTxnRecord(createTxn(z, `/n${z}`)));
+  fs.writeFileSync(path.join(dir, 'log.1'), fileOf(recs, 4096));
+  // log.4: the header and half of txn 4, as a crash in the first batch of a new file leaves it.
+  const torn = encodeTxnRecord(createTxn(4, '/n4'));
+  fs.writeFileSync(path.join(dir, 'log.4'), fileOf([torn.subarray(0, 20)], 4096));
+  // log.5 would not exist in practice; a header-only newest file is also removed.
+  const tree = new DataTree();
+  const sessions = new Map<bigint, number>();
+  const r = replayLogs(dir, 0, tree, sessions, quiet);
+  assert.equal(r.lastZxid, 3);
+  assert.equal(r.applied, 3);
+  assert.deepEqual(listLogFiles(dir).map((f) => f.name), ['log.1']);
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 4096, snapCount: 100, forceSync: true, fsyncWarningThresholdMs: 1000, logger: quiet });
+  await new Promise<void>((resolve, reject) => log.append(createTxn(4, '/n4'), resolve, reject));
+  await log.close();
+  assert.deepEqual(listLogFiles(dir).map((f) => f.name), ['log.1', 'log.4']);
+  fs.writeFileSync(path.join(dir, 'log.5'), fileOf([]));
+  replayLogs(dir, 0, new DataTree(), new Map(), quiet);
+  assert.deepEqual(listLogFiles(dir).map((f) => f.name), ['log.1', 'log.4']);
+  assert.ok(tree.getNode('/n3') !== undefined);
+});
