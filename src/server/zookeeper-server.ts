@@ -10,8 +10,8 @@
  */
 import { JuteReader } from '../jute/codec';
 import * as R from '../jute/records';
-import { Err, OpCode, VALID_CLIENT_OPCODES, Xid } from '../protocol/constants';
-import { KeeperError, codeName } from '../protocol/keeper-error';
+import { Err, OpCode, VALID_CLIENT_OPCODES } from '../protocol/constants';
+import { codeName } from '../protocol/keeper-error';
 import { authenticate, orderAuthInfo, type AuthOptions } from '../tree/acl';
 import { DataTree, type ProcessTxnResult } from '../tree/data-tree';
 import { EphemeralKind, ephemeralKindOf, ttlOf } from '../tree/ephemeral-type';
@@ -378,4 +378,3 @@ export class ZooKeeperServer {
   }
 }
 
-export { Xid, KeeperError };
