@@ -108,12 +108,13 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     new Map<string, JsonValue>([
       [
         'digests',
+        // Jackson lists ZxidDigest's properties in field order: zxid, digest, digestVersion.
         (ctx.digestLog?.() ?? []).map(
           (d) =>
             new Map<string, JsonValue>([
               ['zxid', d.zxid],
-              ['digest_version', d.digestVersion],
               ['digest', d.digest],
+              ['digest_version', d.digestVersion],
             ]),
         ),
       ],

@@ -14,6 +14,7 @@
  */
 import { JDouble, jdouble } from './json-output';
 import { round4 } from './java-format';
+import { javaConcurrentHashMapOrder } from '../tree/java-hash-order';
 import {
   ADVANCED_SUMMARIES,
   ADVANCED_SUMMARY_SETS,
@@ -160,9 +161,27 @@ export class Summary {
   }
 }
 
+/**
+ * The keys of a per-key set in the order Java's ConcurrentHashMap iterates them (which is how
+ * ZooKeeper prints them), recomputed only when a key was added.
+ */
+class KeyOrder {
+  private order: string[] = [];
+  private known = 0;
+
+  of(byKey: ReadonlyMap<string, unknown>): string[] {
+    if (byKey.size !== this.known) {
+      this.order = javaConcurrentHashMapOrder(byKey.keys());
+      this.known = byKey.size;
+    }
+    return this.order;
+  }
+}
+
 /** A summary per key (namespace, learner...), named `<key>_<set name>`. */
 export class SummarySet {
   private readonly byKey = new Map<string, Summary>();
+  private readonly order = new KeyOrder();
   /** Bounds memory: keys come from client paths, so a hostile client could mint many. */
   static readonly MAX_KEYS = 10000;
 
@@ -192,12 +211,13 @@ export class SummarySet {
   }
 
   values(sink: MetricSink): void {
-    for (const s of this.byKey.values()) s.values(sink);
+    for (const k of this.order.of(this.byKey)) this.byKey.get(k)!.values(sink);
   }
 }
 
 export class CounterSet {
   private readonly byKey = new Map<string, Counter>();
+  private readonly order = new KeyOrder();
 
   constructor(
     readonly name: string,
@@ -219,7 +239,10 @@ export class CounterSet {
   }
 
   values(sink: MetricSink): void {
-    for (const c of this.byKey.values()) c.values(sink, c.name);
+    for (const k of this.order.of(this.byKey)) {
+      const c = this.byKey.get(k)!;
+      c.values(sink, c.name);
+    }
   }
 }
 

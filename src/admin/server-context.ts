@@ -5,13 +5,10 @@
 import type { ServerConfig } from '../config/zoo-cfg';
 import type { ClientConnection } from '../server/client-connection';
 import type { Logger, ZooKeeperServer } from '../server/zookeeper-server';
+import type { ZxidDigest } from '../tree/digest';
 
 /** DataTree.ZxidDigest: the tree digest recorded every 128 zxids. */
-export interface ZxidDigest {
-  zxid: number;
-  digestVersion: number;
-  digest: bigint;
-}
+export type { ZxidDigest };
 
 export interface SnapshotInfo {
   zxid: number;

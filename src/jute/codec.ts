@@ -18,16 +18,58 @@ export class JuteError extends Error {
   override readonly name = 'JuteError';
 }
 
-/** Largest length Apache ZooKeeper accepts for one buffer or string (jute.maxbuffer default). */
+/** jute.maxbuffer's default: the largest frame Apache ZooKeeper accepts. */
 export const DEFAULT_MAX_BUFFER_BYTES = 0xfffff;
 
+/**
+ * The largest length one buffer or string may claim. Apache ZooKeeper's BinaryInputArchive
+ * allows jute.maxbuffer plus `zookeeper.jute.maxbuffer.extrasize` (default: jute.maxbuffer
+ * again, at least 1024) as a rough sanity bound; it is process-wide, as a Java system property
+ * is, and set once at startup by setJuteMaxBuffer.
+ */
+let fieldLimitBytes = DEFAULT_MAX_BUFFER_BYTES * 2;
+
+export function setJuteMaxBuffer(maxBufferBytes: number, extraBytes: number = maxBufferBytes): void {
+  fieldLimitBytes = maxBufferBytes + Math.max(1024, extraBytes);
+}
+
 const TWO_POW_32 = 4294967296;
+
+/**
+ * Decoded buffers (znode values, above all) are not cut from Node's shared 8 KiB Buffer pool:
+ * a value lives as long as its znode, and a live slice keeps its whole pool slab alive, slab
+ * shared with reply buffers, txn records and other short-lived bytes. With the txn log about
+ * ten values shared each 8 KiB slab (745 B held per 128-byte value). Values instead come from
+ * slabs that hold nothing but decoded buffers, and large ones get an ArrayBuffer of their own
+ * (whose ~200 bytes of bookkeeping are small next to the value). A slab still lives while any
+ * value cut from it does, so setData churn can leave slabs partly used, as Node's pool would.
+ */
+const VALUE_SLAB_BYTES = 16 * 1024;
+/** Values this large or larger get an ArrayBuffer of their own: a slab wastes at most this much at its end. */
+const OWN_ARRAY_BUFFER_BYTES = 2048;
+/** Every empty value is this one buffer: it has no bytes to change. */
+const EMPTY_VALUE = Buffer.alloc(0);
+let valueSlab: Buffer | null = null;
+let valueSlabOffset = 0;
+
+/** An uninitialised buffer of `len` bytes for a decoded value (see above). */
+export function allocValue(len: number): Buffer {
+  if (len === 0) return EMPTY_VALUE;
+  if (len >= OWN_ARRAY_BUFFER_BYTES) return Buffer.allocUnsafeSlow(len);
+  if (valueSlab === null || valueSlabOffset + len > VALUE_SLAB_BYTES) {
+    valueSlab = Buffer.allocUnsafeSlow(VALUE_SLAB_BYTES);
+    valueSlabOffset = 0;
+  }
+  const out = valueSlab.subarray(valueSlabOffset, valueSlabOffset + len);
+  valueSlabOffset = (valueSlabOffset + len + 7) & ~7;
+  return out;
+}
 
 export class JuteReader {
   offset: number;
   readonly end: number;
 
-  constructor(readonly buf: Buffer, offset = 0, end = buf.length, readonly maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES) {
+  constructor(readonly buf: Buffer, offset = 0, end = buf.length, readonly maxBufferBytes = fieldLimitBytes) {
     this.offset = offset;
     this.end = end;
   }
@@ -65,6 +107,12 @@ export class JuteReader {
   /** A Jute long as a bigint: session ids carry myid in the top byte and need all 64 bits. */
   bigLong(): bigint {
     this.need(8);
+    // Zero (no owner, no session) is by far the most common: share one constant instead of
+    // allocating a BigInt, which a restored znode would keep for its ephemeralOwner.
+    if (this.buf.readInt32BE(this.offset) === 0 && this.buf.readInt32BE(this.offset + 4) === 0) {
+      this.offset += 8;
+      return 0n;
+    }
     const v = this.buf.readBigInt64BE(this.offset);
     this.offset += 8;
     return v;
@@ -86,8 +134,9 @@ export class JuteReader {
     const len = this.length('buffer');
     if (len === -1) return null;
     this.need(len);
-    // A copy, not a view: the frame's memory is reused by the connection, and znode data outlives it.
-    const out = Buffer.allocUnsafe(len);
+    // A copy, not a view: a view would keep the whole frame (a socket read, a log file) alive
+    // for as long as the znode holds its data.
+    const out = allocValue(len);
     this.buf.copy(out, 0, this.offset, this.offset + len);
     this.offset += len;
     return out;
@@ -114,17 +163,35 @@ export class JuteReader {
   }
 }
 
+/** With splicing on, buffer fields at least this long are referenced instead of copied. */
+const SPLICE_MIN_BYTES = 2048;
+
 export class JuteWriter {
   private buf: Buffer;
   offset = 0;
+  /** Spliced buffers and the offsets they go at (see spliceLargeBuffers); null when off. */
+  private splices: Buffer[] | null = null;
+  private spliceAt: number[] | null = null;
+  /** Bytes in spliced buffers, which `offset` does not count. */
+  splicedBytes = 0;
 
   constructor(initialBytes = 256) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
+  /**
+   * From now on, buffer fields of 2 KiB or more are not copied: the writer keeps a reference
+   * and `chunks()` returns the bytes as pieces, those buffers among them. They must not change
+   * until the pieces are written (znode values never change: setData replaces them).
+   */
+  spliceLargeBuffers(): void {
+    this.splices = [];
+    this.spliceAt = [];
+  }
+
   private ensure(bytes: number): void {
     if (this.offset + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(64, this.buf.length * 2);
     while (size < this.offset + bytes) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.offset);
@@ -163,6 +230,12 @@ export class JuteWriter {
       return;
     }
     this.int(v.length);
+    if (this.spliceAt !== null && v.length >= SPLICE_MIN_BYTES) {
+      this.spliceAt.push(this.offset);
+      this.splices!.push(v);
+      this.splicedBytes += v.length;
+      return;
+    }
     this.ensure(v.length);
     v.copy(this.buf, this.offset);
     this.offset += v.length;
@@ -192,8 +265,50 @@ export class JuteWriter {
     this.buf.writeInt32BE(v | 0, at);
   }
 
+  /** One raw byte. */
+  byte(v: number): void {
+    this.ensure(1);
+    this.buf[this.offset++] = v;
+  }
+
+  /** Reserves `bytes` bytes to be filled later (patchInt), and returns where they start. */
+  reserve(bytes: number): number {
+    this.ensure(bytes);
+    const at = this.offset;
+    this.offset += bytes;
+    return at;
+  }
+
+  /** Raw bytes, copied in as they are. */
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.offset);
+    this.offset += v.length;
+  }
+
+  /** A view of bytes already written; valid only until the next write (which may move them). */
+  view(start: number, end: number): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
   /** The bytes written so far, as a view; the writer must not be used after this. */
   finish(): Buffer {
+    if (this.splicedBytes > 0) throw new Error('finish() on a writer with spliced buffers: use chunks()');
     return this.buf.subarray(0, this.offset);
+  }
+
+  /** The bytes written so far, in order, as pieces (views and spliced buffers); the writer must not be used after this. */
+  chunks(): Buffer[] {
+    const at = this.spliceAt;
+    if (at === null || at.length === 0) return [this.buf.subarray(0, this.offset)];
+    const out: Buffer[] = [];
+    let from = 0;
+    for (let i = 0; i < at.length; i++) {
+      if (at[i]! > from) out.push(this.buf.subarray(from, at[i]));
+      out.push(this.splices![i]!);
+      from = at[i]!;
+    }
+    if (this.offset > from) out.push(this.buf.subarray(from, this.offset));
+    return out;
   }
 }

@@ -21,9 +21,25 @@ import { DataTree } from '../tree/data-tree';
 import type { Txn } from '../tree/txn';
 import { LMDB_FILE_NAME, LmdbStore } from './lmdb-store';
 import { listSnapshotFiles, purge } from './purge';
-import { FileTxnLog, listLogFiles } from './txn-log';
+import { FileTxnLog, isOutOfSpace, listLogFiles } from './txn-log';
 import { FILE_HEADER_BYTES, LOG_FILE_PREFIX, LogFormatError, makeFileName, scanLog, VERSION_DIR } from './txn-log-format';
-import { loadNewestZkSnapshot, treeDigest } from './zk-snapshot';
+import { loadNewestZkSnapshot } from './zk-snapshot';
+
+/** How often a store commit that failed for lack of space is tried again. */
+const STORE_RETRY_MS = 1000;
+
+/**
+ * LMDB reports a full disk as ENOSPC, or as EIO (errno 5) when the write that failed was its own
+ * page flush. Either is retried: the store is only a cache of the txn log, and a disk that is
+ * really broken fails the txn log too, which is fatal there.
+ */
+function storeOutOfSpace(e: unknown): boolean {
+  if (e === null || e === undefined) return false;
+  if (isOutOfSpace(e)) return true;
+  const code = (e as { code?: unknown }).code;
+  if (code === 5 || code === 'EIO' || code === 28) return true;
+  return /ENOSPC|No space left|MDB_MAP_FULL|Disk quota|Input\/output error/i.test(String((e as Error).message ?? e));
+}
 
 /** An operating error of the storage layer: bad directories, damaged files. */
 export class StorageError extends Error {
@@ -39,6 +55,8 @@ export interface StorageConfig {
   fsyncWarningThresholdMs: number;
   snapRetainCount: number;
   purgeIntervalHours: number;
+  /** zookeeper.digest.enabled (default true): the tree keeps its digest. */
+  digestEnabled?: boolean;
 }
 
 export function snapDirOf(cfg: Pick<StorageConfig, 'dataDir'>): string {
@@ -90,7 +108,6 @@ export function replayLogs(
   sessions: Map<bigint, number>,
   logger: Logger,
   repair = true,
-  digestAt: { zxid: number; value: bigint } | null = null,
 ): ReplayResult {
   const files = listLogFiles(logDir);
   // FileTxnLog.getLogFiles: start with the newest file that begins at or before the snapshot.
@@ -118,7 +135,6 @@ export function replayLogs(
         applyReplayed(tree, sessions, txn);
         last = z;
         applied++;
-        if (digestAt !== null && z === digestAt.zxid) checkDigest(tree, digestAt.value, z, logger);
       });
     } catch (e) {
       if (e instanceof LogFormatError) throw new StorageError(`txn log ${file} is not a ZooKeeper txn log: ${e.message}`);
@@ -228,10 +244,22 @@ class SnapshotWriter {
         if (this.tree.dirty!.size > 0 || this.sessionChanges.size > 0 || this.tree.lastProcessedZxid !== this.durableZxid) this.schedule();
       },
       (e: Error) => {
-        this.failure = e;
         this.inFlight = null;
-        // lmdb-js puts the system error of a failed commit in `commitError`.
-        const cause = (e as Error & { commitError?: Error }).commitError;
+        // lmdb-js puts the system error of a failed commit in `commitError`, a promise that
+        // rejects with it (and prints it); a failed commit is retried, never fatal.
+        const pending = (e as Error & { commitError?: Promise<unknown> }).commitError;
+        let cause: Error | undefined;
+        if (pending instanceof Promise) pending.catch((c: Error) => (cause = c));
+        if (storeOutOfSpace(e) || /^Commit failed/.test(e.message)) {
+          // The store is only a cache of the log: put the changes back (newer session changes
+          // win) and try again later; the txn log keeps every txn until the store has it.
+          for (const p of dirty) this.tree.dirty!.add(p);
+          for (const [id, t] of sessions) if (!this.sessionChanges.has(id)) this.sessionChanges.set(id, t);
+          this.logger.error({ err: e.message, cause: cause?.message }, 'snapshot store: no space left; retrying');
+          setTimeout(() => this.schedule(), STORE_RETRY_MS).unref();
+          return;
+        }
+        this.failure = e;
         this.logger.error({ err: e.message, cause: cause?.message }, 'writing the snapshot store failed');
         this.onFatal(e);
       },
@@ -268,12 +296,19 @@ export interface RecoveredState {
  * a torn log tail is truncated; without it the scan just stops there (read-only tools).
  * The tree's dirty set holds what replay changed.
  */
-export function recoverState(snapDir: string, logDir: string, store: LmdbStore | null, repair: boolean, logger: Logger): RecoveredState {
-  const tree = new DataTree();
+export function recoverState(
+  snapDir: string,
+  logDir: string,
+  store: LmdbStore | null,
+  repair: boolean,
+  logger: Logger,
+  digestEnabled = true,
+): RecoveredState {
+  const tree = new DataTree({ digestEnabled });
+  tree.onSnapshotDigestCompared = (zxid, expected, actual) => reportSnapshotDigest(tree, zxid, expected, actual, logger);
   const sessions = new Map<bigint, number>();
   let storeZxid: number;
   let fresh = true;
-  let digestAt: { zxid: number; value: bigint } | null = null;
   const loaded = store?.load() ?? null;
   if (loaded !== null) {
     tree.restore(loaded.nodes, loaded.lastZxid);
@@ -297,9 +332,8 @@ export function recoverState(snapDir: string, logDir: string, store: LmdbStore |
         'importing an Apache ZooKeeper snapshot (no snapshot store yet)',
       );
       // ZooKeeper's snapshots are fuzzy: the digest is of the tree at a zxid at or after the
-      // one in the name, so it is checked when replay reaches that zxid.
-      if (snap.digest !== null && snap.digest.zxid === snap.zxid) checkDigest(tree, snap.digest.value, snap.zxid, logger);
-      else if (snap.digest !== null) digestAt = { zxid: snap.digest.zxid, value: snap.digest.value };
+      // one in the name, so the tree checks it when replay reaches that zxid.
+      tree.setSnapshotDigest(snap.digest === null ? null : { zxid: snap.digest.zxid, digestVersion: snap.digest.version, digest: snap.digest.value }, snap.zxid);
     } else {
       const logs = listLogFiles(logDir);
       if (logs.length > 0 && logs[0]!.zxid > 1) {
@@ -313,9 +347,16 @@ export function recoverState(snapDir: string, logDir: string, store: LmdbStore |
   }
   const loadedSessions = [...sessions.keys()];
   tree.dirty = new Set();
-  const replay = replayLogs(logDir, storeZxid, tree, sessions, logger, repair, digestAt);
+  const replay = replayLogs(logDir, storeZxid, tree, sessions, logger, repair);
   if (replay.applied > 0) {
     logger.info({ txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid) }, 'replayed the txn log');
+  }
+  const pending = tree.pendingSnapshotDigest();
+  if (pending !== null) {
+    logger.warn(
+      { highestZxid: hex(replay.lastZxid), digestZxid: hex(pending.zxid) },
+      'Highest txn zxid is not covering the snapshot digest zxid, which might lead to inconsistent state',
+    );
   }
   killDeadSessions(tree, sessions, logger);
   tree.events = [];
@@ -331,16 +372,36 @@ function killDeadSessions(tree: DataTree, sessions: ReadonlyMap<bigint, number>,
   const dead = [...tree.ephemeralSessions()].map(([id]) => id).filter((id) => !sessions.has(id));
   for (const id of dead) {
     logger.info({ sessionId: '0x' + BigInt.asUintN(64, id).toString(16) }, 'removing the ephemerals of a session that no longer exists');
-    const zxid = tree.lastProcessedZxid;
-    tree.processTxn({ hdr: { clientId: id, cxid: 0, zxid, time: 0, type: OpCode.closeSession }, body: { type: OpCode.closeSession, record: null } });
+    tree.killSession(id, tree.lastProcessedZxid);
   }
 }
 
-/** Compares a snapshot's recorded tree digest with ours (DataTree.compareSnapshotDigests). */
-function checkDigest(tree: DataTree, expected: bigint, zxid: number, logger: Logger): void {
-  const actual = treeDigest(tree);
-  if (actual === expected) logger.info({ zxid: hex(zxid), digest: expected.toString() }, 'snapshot digest matches the loaded tree');
-  else logger.warn({ zxid: hex(zxid), expected: expected.toString(), actual: actual.toString() }, 'snapshot digest does not match the loaded tree');
+/**
+ * The outcome of comparing a snapshot's recorded tree digest with ours
+ * (DataTree.compareSnapshotDigests). ZooKeeper writes a snapshot while it applies txns, and
+ * records the digest of the last txn it finished; a node it serialized may already hold a later
+ * txn's change. Then the digest cannot match (ZooKeeper reports a mismatch too), and a node
+ * stamped with a zxid above the digest's shows it: that case is told apart from real damage.
+ */
+function reportSnapshotDigest(tree: DataTree, zxid: number, expected: bigint, actual: bigint | null, logger: Logger): void {
+  if (actual === null) {
+    logger.warn({ zxid: hex(zxid) }, 'the txn of the snapshot digest does not exist; its digest cannot be checked');
+    return;
+  }
+  if (actual === expected) {
+    logger.info({ zxid: hex(zxid), digest: expected.toString() }, 'snapshot digest matches the loaded tree');
+    return;
+  }
+  let newest = 0;
+  for (const [, n] of tree.allNodes()) newest = Math.max(newest, n.czxid, n.mzxid, n.pzxid);
+  if (newest > zxid) {
+    logger.info(
+      { zxid: hex(zxid), newestNodeZxid: hex(newest), expected: expected.toString(), actual: actual.toString() },
+      'snapshot digest not comparable: the snapshot holds changes made after its digest was taken (a fuzzy snapshot)',
+    );
+  } else {
+    logger.warn({ zxid: hex(zxid), expected: expected.toString(), actual: actual.toString() }, 'snapshot digest does not match the loaded tree');
+  }
 }
 
 export interface Database {
@@ -383,7 +444,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
   const started = performance.now();
   let state: RecoveredState;
   try {
-    state = recoverState(snapDir, logDir, store, true, logger);
+    state = recoverState(snapDir, logDir, store, true, logger, cfg.digestEnabled ?? true);
   } catch (e) {
     await store.close().catch(() => undefined);
     throw e;
@@ -428,6 +489,9 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
       writer = new SnapshotWriter(store, tree, logger, fatal, tree.lastProcessedZxid);
       const w = writer;
       log.onSlowSync = () => server.stats.fsyncThresholdExceedCount++;
+      // FileTxnLog.commit: every sync of the log feeds ServerMetrics.FSYNC_TIME, in whole ms.
+      const fsyncTime = server.stats.metrics.summary('fsynctime');
+      log.onSync = (ms) => fsyncTime.add(ms);
       log.onFatal = fatal;
       for (const [id, to] of sessions) server.sessions.trackSession(id, to, nowMs);
       const previous = server.onApplied;

@@ -106,6 +106,22 @@ export interface LoadedState {
   lastZxid: number;
 }
 
+/**
+ * lmdb-js rejects an internal promise of its own when a commit fails (a full disk), beside the
+ * promises we hold, and nothing can attach a handler to it. Such a failure is already handled
+ * (database.ts retries the commit), so that one rejection is dropped here; any other unhandled
+ * rejection still ends the process, as Node does by default.
+ */
+let commitRejectionFilterInstalled = false;
+function installCommitRejectionFilter(): void {
+  if (commitRejectionFilterInstalled) return;
+  commitRejectionFilterInstalled = true;
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof Error && 'commitError' in reason && reason.message.startsWith('Commit failed')) return;
+    throw reason;
+  });
+}
+
 export class LmdbStore {
   private constructor(
     private readonly root: RootDatabase,
@@ -116,6 +132,7 @@ export class LmdbStore {
 
   /** Opens (creating unless `readOnly`) the store at `file`. */
   static open(file: string, readOnly = false): LmdbStore {
+    installCommitRejectionFilter();
     const root = open({ path: file, readOnly });
     const nodes = root.openDB<Buffer, string>({ name: 'nodes', encoding: 'binary' });
     const sessions = root.openDB<number, string>({ name: 'sessions' });
@@ -173,17 +190,20 @@ export class LmdbStore {
     // Asynchronous puts made in one event turn are committed as one transaction by lmdb-js's
     // writer thread (eventTurnBatching); the B-tree work never runs on the event loop. The
     // values are encoded here, synchronously, so they are the tree as it is at this moment.
+    // Every put's promise is kept: a failed commit (a full disk) rejects them all, and each
+    // rejection must be handled, here by Promise.all, or Node exits on an unhandled one.
+    const ops: Promise<unknown>[] = [];
     for (const p of dirty) {
       const n = tree.getNode(p);
-      if (n === undefined) void this.nodes.remove(nodeKey(p));
-      else void this.nodes.put(nodeKey(p), encodeNode(p, n, tree));
+      if (n === undefined) ops.push(this.nodes.remove(nodeKey(p)));
+      else ops.push(this.nodes.put(nodeKey(p), encodeNode(p, n, tree)));
     }
     for (const [id, to] of sessionChanges) {
-      if (to === null) void this.sessions.remove(id.toString());
-      else void this.sessions.put(id.toString(), to);
+      if (to === null) ops.push(this.sessions.remove(id.toString()));
+      else ops.push(this.sessions.put(id.toString(), to));
     }
-    return this.meta
-      .put('lastZxid', zxid)
+    ops.push(this.meta.put('lastZxid', zxid));
+    return Promise.all(ops)
       .then(() => this.root.flushed)
       .then(() => undefined);
   }

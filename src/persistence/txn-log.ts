@@ -12,6 +12,9 @@
  * ZooKeeper's FilePadding does: the tail reads as zeros and a record of length 0 marks the end.
  * A new file starts after about snapCount/2 + random(snapCount/2) txns, as ZooKeeper rolls its
  * log, so that old files can be purged once the snapshot covers them.
+ *
+ * A full disk stalls the log rather than failing it: the batch is written again, at the same
+ * positions, until space returns (writeBatches). Any other write error is fatal.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,6 +31,15 @@ const fsyncAsync = promisify(fs.fsync);
 const ftruncateAsync = promisify(fs.ftruncate);
 const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
+
+/** How often a log stalled by a full disk tries again. */
+const DISK_FULL_RETRY_MS = 1000;
+
+/** Errors that mean the disk (or the quota) is full: retried, unlike every other write error. */
+export function isOutOfSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 /** ZooKeeper pads when the write position comes within this many bytes of the allocated end. */
 const PAD_MARGIN_BYTES = 4096;
@@ -97,6 +109,8 @@ export class FileTxnLog implements LogStage {
   private scheduled = false;
   private current: OpenFile | null = null;
   private failure: Error | null = null;
+  /** Set while a full disk stalls the log (see writeBatches). */
+  private stalledSinceMs: number | null = null;
   private txnsInFile = 0;
   private rollRequested = false;
   private rollAfterTxns: number;
@@ -107,6 +121,8 @@ export class FileTxnLog implements LogStage {
   lastDurableZxid = -1;
   /** Called when a sync took longer than fsyncWarningThresholdMs (ServerStats counts these). */
   onSlowSync: ((elapsedMs: number) => void) | null = null;
+  /** Called after every sync with its duration (the `fsynctime` summary); not with forceSync=no. */
+  onSync: ((elapsedMs: number) => void) | null = null;
   /** Called once when the log fails for good; the server cannot go on writing. */
   onFatal: ((e: Error) => void) | null = null;
   /** Called after each new log file is created (purge and tests watch this). */
@@ -164,8 +180,26 @@ export class FileTxnLog implements LogStage {
         try {
           await this.writeAndSync(batch, bytes);
         } catch (e) {
-          this.fail(e as Error, batch);
-          return;
+          if (!isOutOfSpace(e) || this.closed) {
+            this.fail(e as Error, batch);
+            return;
+          }
+          // Disk full: nothing of this batch was acknowledged, and every write is positional, so
+          // the same batch can be written again over whatever part reached the disk. Stall
+          // (later appends queue behind it, bounded by the pipeline's outstanding limit) and
+          // retry until space returns, instead of exiting as Apache ZooKeeper does.
+          this.pending.unshift(...batch);
+          this.stalledSinceMs ??= Date.now();
+          this.opts.logger.error(
+            { err: (e as Error).message, file: this.current?.name, waitingTxns: this.pending.length, retryMs: DISK_FULL_RETRY_MS },
+            'txn log: no space left on the device; writes are stalled until space returns',
+          );
+          await new Promise((r) => setTimeout(r, DISK_FULL_RETRY_MS));
+          continue;
+        }
+        if (this.stalledSinceMs !== null) {
+          this.opts.logger.warn({ stalledMs: Date.now() - this.stalledSinceMs }, 'txn log: space is back; writes resumed');
+          this.stalledSinceMs = null;
         }
         this.txnsInFile += batch.length;
         this.lastDurableZxid = batch[batch.length - 1]!.zxid;
@@ -208,7 +242,9 @@ export class FileTxnLog implements LogStage {
     const elapsed = performance.now() - start;
     this.syncCount++;
     this.lastSyncMs = elapsed;
-    if (elapsed > this.opts.fsyncWarningThresholdMs) {
+    this.onSync?.(elapsed);
+    // FileTxnLog.commit compares whole milliseconds (TimeUnit.NANOSECONDS.toMillis).
+    if (Math.floor(elapsed) > this.opts.fsyncWarningThresholdMs) {
       this.opts.logger.warn(
         { elapsedMs: Math.round(elapsed), fileSize: f.allocatedBytes, file: f.name },
         `fsync-ing the write ahead log took ${Math.round(elapsed)}ms which will adversely effect operation latency. ` +

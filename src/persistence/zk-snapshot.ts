@@ -17,10 +17,9 @@
  *                   (the tree digest at zxid; zxid 0 means "no digest")
  *
  * Files are named snapshot.<hex zxid> (.gz or .snappy when compressed; we read .gz, never
- * write compressed). The zxid in the name is where log replay resumes. Digest (DigestCalculator
- * and AdHash): the sum, modulo 2^64, over every node whose path does not start with
- * "/zookeeper/", of CRC-32(pathBytes ‖ data ‖ czxid mzxid pzxid ctime mtime:int64
- * version cversion aversion:int32 ephemeralOwner:int64), with the root's path taken as "".
+ * write compressed). The zxid in the name is where log replay resumes. The digest is the tree
+ * digest of src/tree/digest.ts, which the DataTree keeps up to date; with digests off
+ * (zookeeper.digest.enabled=false) the empty digest (zxid 0) is written.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +29,7 @@ import * as R from '../jute/records';
 import type { Logger } from '../server/zookeeper-server';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
 import type { DataTree, RestoredNode, ZNode } from '../tree/data-tree';
+import { DIGEST_VERSION } from '../tree/digest';
 import { Adler32, adler32 } from './adler32';
 import { syncDirectory } from './txn-log';
 import { makeFileName, SNAPSHOT_FILE_PREFIX, zxidFromName } from './txn-log-format';
@@ -37,7 +37,6 @@ import { makeFileName, SNAPSHOT_FILE_PREFIX, zxidFromName } from './txn-log-form
 export const SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
 const SNAP_VERSION = 2;
 const SNAP_DBID = -1;
-const DIGEST_VERSION = 2;
 /** Node data can be as large as the server allows; the file itself is what bounds a read. */
 const MAX_FIELD_BYTES = 2 ** 31 - 1;
 /** FileSnap.deserialize gives up after this many invalid snapshots. */
@@ -55,34 +54,6 @@ export interface ZkSnapshot {
   nodes: RestoredNode[];
   /** The digest stored at the end, if any (zxid > 0). */
   digest: { zxid: number; version: number; value: bigint } | null;
-}
-
-// ---- digest -----------------------------------------------------------------------------------
-
-/** DigestCalculator.calculateDigest for one node. */
-export function nodeDigest(nodePath: string, data: Buffer | null, n: Omit<RestoredNode, 'path' | 'data' | 'acl'>): number {
-  if (nodePath.startsWith('/zookeeper/')) return 0;
-  const p = nodePath === '/' ? '' : nodePath;
-  const b = Buffer.alloc(60);
-  let o = 0;
-  for (const v of [n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime]) {
-    b.writeBigInt64BE(BigInt(v), o);
-    o += 8;
-  }
-  b.writeInt32BE(n.version, o);
-  b.writeInt32BE(n.cversion, o + 4);
-  b.writeInt32BE(n.aversion, o + 8);
-  b.writeBigInt64BE(BigInt.asIntN(64, n.ephemeralOwner), o + 12);
-  let crc = zlib.crc32(Buffer.from(p, 'utf8'));
-  if (data !== null) crc = zlib.crc32(data, crc);
-  return zlib.crc32(b, crc);
-}
-
-/** The tree digest (AdHash over nodeDigest), as a signed 64-bit value like Java's long. */
-export function treeDigest(tree: DataTree): bigint {
-  let sum = 0n;
-  for (const [p, n] of tree.allNodes()) sum += BigInt(nodeDigest(p, n.data, n));
-  return BigInt.asIntN(64, sum);
 }
 
 // ---- writing ----------------------------------------------------------------------------------
@@ -134,9 +105,10 @@ export function* serializeZkSnapshot(
   // Seal: the checksum of everything so far, then "/". Both go through the checked stream.
   w.long(sum.digest());
   w.ustring('/');
-  w.long(zxid);
+  // DataTree.serializeZxidDigest; an empty digest (zxid 0) tells readers there is none.
+  w.long(tree.digestEnabled ? zxid : 0);
   w.int(DIGEST_VERSION);
-  w.bigLong(treeDigest(tree));
+  w.bigLong(tree.treeDigest());
   yield take();
   w.long(sum.digest());
   w.ustring('/');

@@ -12,7 +12,7 @@ import { Err, KeeperState, OpCode, Perms, Xid } from '../protocol/constants';
 import { KeeperError } from '../protocol/keeper-error';
 import { decodeMultiRequest, encodeMultiResponse, type MultiResult } from '../protocol/multi';
 import { checkAcl, userOf, type AuthOptions } from '../tree/acl';
-import type { DataTree, ProcessTxnResult } from '../tree/data-tree';
+import { statOf, type DataTree, type ProcessTxnResult } from '../tree/data-tree';
 import type { ClientConnection, ReplyBody } from './client-connection';
 import type { OutstandingChanges } from './outstanding-changes';
 import type { Request } from './request';
@@ -36,8 +36,20 @@ export interface FinalContext {
   onApplied?(req: Request, rc: ProcessTxnResult): void;
 }
 
+/** A reply record and its value: one small object per reply, no closure. */
+class RecordBody<T> implements ReplyBody {
+  constructor(
+    private readonly type: RecordType<T>,
+    private readonly value: T,
+  ) {}
+
+  encode(w: JuteWriter): void {
+    this.type.encode(w, this.value);
+  }
+}
+
 function body<T>(type: RecordType<T>, value: T): ReplyBody {
-  return { encode: (w: JuteWriter) => type.encode(w, value) };
+  return new RecordBody(type, value);
 }
 
 const EMPTY_BODY_OK = body(R.ErrorResponse, { err: 0 });
@@ -227,7 +239,8 @@ export class FinalStage {
           if (n === undefined) throw new KeeperError(Err.NONODE);
           const acl = ctx.tree.aclOf(n);
           checkAcl(acl, Perms.READ | Perms.ADMIN, req.authInfo, ctx.auth);
-          const stat = ctx.tree.statNode(r.path, null);
+          // DataTree.getACL: a copy of the stat, not a read (no per-namespace statistics).
+          const stat = statOf(n);
           let shown: AclValue[] = acl;
           try {
             checkAcl(acl, Perms.ADMIN, req.authInfo, ctx.auth);

@@ -35,7 +35,8 @@ export function duplicateChange(c: ChangeRecord, zxid: number): ChangeRecord {
     path: c.path,
     stat: c.stat === null ? { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0 } : { ...c.stat },
     childCount: c.childCount,
-    acl: [...c.acl],
+    // ACL lists are never changed in place (setACL makes a new one), so they can be shared.
+    acl: c.acl,
     data: c.data,
   };
 }

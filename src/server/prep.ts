@@ -44,28 +44,38 @@ export interface PrepContext {
 }
 
 interface CreateMode {
-  ephemeral: boolean;
-  sequential: boolean;
-  container: boolean;
-  ttl: boolean;
+  readonly ephemeral: boolean;
+  readonly sequential: boolean;
+  readonly container: boolean;
+  readonly ttl: boolean;
 }
+
+const mode = (ephemeral: boolean, sequential: boolean, container: boolean, ttl: boolean): CreateMode =>
+  Object.freeze({ ephemeral, sequential, container, ttl });
+const PERSISTENT = mode(false, false, false, false);
+const EPHEMERAL = mode(true, false, false, false);
+const PERSISTENT_SEQUENTIAL = mode(false, true, false, false);
+const EPHEMERAL_SEQUENTIAL = mode(true, true, false, false);
+const CONTAINER = mode(false, false, true, false);
+const PERSISTENT_WITH_TTL = mode(false, false, false, true);
+const PERSISTENT_SEQUENTIAL_WITH_TTL = mode(false, true, false, true);
 
 function createModeOf(flags: number): CreateMode {
   switch (flags) {
     case CreateFlag.PERSISTENT:
-      return { ephemeral: false, sequential: false, container: false, ttl: false };
+      return PERSISTENT;
     case CreateFlag.EPHEMERAL:
-      return { ephemeral: true, sequential: false, container: false, ttl: false };
+      return EPHEMERAL;
     case CreateFlag.PERSISTENT_SEQUENTIAL:
-      return { ephemeral: false, sequential: true, container: false, ttl: false };
+      return PERSISTENT_SEQUENTIAL;
     case CreateFlag.EPHEMERAL_SEQUENTIAL:
-      return { ephemeral: true, sequential: true, container: false, ttl: false };
+      return EPHEMERAL_SEQUENTIAL;
     case CreateFlag.CONTAINER:
-      return { ephemeral: false, sequential: false, container: true, ttl: false };
+      return CONTAINER;
     case CreateFlag.PERSISTENT_WITH_TTL:
-      return { ephemeral: false, sequential: false, container: false, ttl: true };
+      return PERSISTENT_WITH_TTL;
     case CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL:
-      return { ephemeral: false, sequential: true, container: false, ttl: true };
+      return PERSISTENT_SEQUENTIAL_WITH_TTL;
     default:
       throw new KeeperError(Err.BADARGUMENTS);
   }

@@ -11,8 +11,9 @@ import type { ServerConfig } from '../config/zoo-cfg';
 import { MemoryLog } from '../persistence/memory-log';
 import type { DataTree } from '../tree/data-tree';
 import { setExtendedTypesEnabled } from '../tree/ephemeral-type';
+import { setJuteMaxBuffer } from '../jute/codec';
 import type { ClientConnection } from './client-connection';
-import { TcpConnection } from './tcp-connection';
+import { javaHostAddress, TcpConnection } from './tcp-connection';
 import { hexSessionId, ZooKeeperServer, type Clock, type LogStage, type Logger } from './zookeeper-server';
 import { VERSION_STRING } from './version';
 
@@ -46,6 +47,7 @@ export class StandaloneServer {
   constructor(private readonly opts: StandaloneOptions) {
     const cfg = opts.config;
     setExtendedTypesEnabled(cfg.extendedTypesEnabled);
+    setJuteMaxBuffer(cfg.juteMaxBufferBytes, cfg.props.getInt('zookeeper.jute.maxbuffer.extrasize', cfg.juteMaxBufferBytes));
     this.server = new ZooKeeperServer(
       {
         tickTimeMs: cfg.tickTimeMs,
@@ -58,6 +60,7 @@ export class StandaloneServer {
         reconfigEnabled: cfg.reconfigEnabled,
         globalOutstandingLimit: cfg.globalOutstandingLimit,
         containerMaxNeverUsedIntervalMs: cfg.containerMaxNeverUsedIntervalMs,
+        digestEnabled: cfg.digestEnabled,
       },
       opts.log ?? new MemoryLog(),
       opts.clock ?? systemClock,
@@ -76,6 +79,7 @@ export class StandaloneServer {
       connectionCount: () => self.connections.size,
       describeConnection: (c, brief) => describeConnection(c, brief),
       clientPort: () => self.port(),
+      digestLog: () => self.server.tree.digestLog(),
     };
     this.operator = new OperatorSurfaces(this.context);
     this.fourLetterWords = this.operator.fourLetterWords;
@@ -147,10 +151,12 @@ export class StandaloneServer {
       socket.destroy();
       return;
     }
-    const ip = socket.remoteAddress ?? '';
+    // Java's form of the address: an IPv4 client on the dual-stack socket is 127.0.0.1, not
+    // ::ffff:127.0.0.1, in the count key and in the warning (InetAddress.toString: "/addr").
+    const ip = javaHostAddress(socket.remoteAddress);
     const count = this.perIp.get(ip) ?? 0;
     if (cfg.maxClientCnxns > 0 && count >= cfg.maxClientCnxns) {
-      log.warn({ client: ip, max: cfg.maxClientCnxns }, `Too many connections from ${ip} - max is ${cfg.maxClientCnxns}`);
+      log.warn({ client: ip, max: cfg.maxClientCnxns }, `Too many connections from /${ip} - max is ${cfg.maxClientCnxns}`);
       socket.destroy();
       return;
     }

@@ -11,8 +11,8 @@
  *   connect  := ConnectResponse [readOnly:boolean]           (server, once)
  *
  * A length outside [0, jute.maxbuffer] or a frame that does not decode closes this connection
- * with a log line; nothing else is affected. Replies written in one event-loop turn leave in one
- * writev (cork/uncork).
+ * with a log line; nothing else is affected. Replies written in one event-loop turn are encoded
+ * into one buffer and leave in one write (large values as chunks of their own, in one writev).
  */
 import type { Socket } from 'node:net';
 import { JuteError, JuteReader, JuteWriter } from '../jute/codec';
@@ -25,6 +25,8 @@ import { hexSessionId } from './zookeeper-server';
 
 /** Stop reading from a client whose unsent replies exceed this. */
 const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
+/** A turn's output buffer starts at most this large (it grows as needed). */
+const MAX_OUT_BYTES_HINT = 64 * 1024;
 
 export interface FourLetterWordHandler {
   /** The word for a 4-byte length value, or null if it is not a four-letter word. */
@@ -62,7 +64,13 @@ export class TcpConnection implements ClientConnection {
   private awaitingSession = false;
   private closing = false;
   private buf: Buffer = Buffer.alloc(0);
-  private corked = false;
+  /**
+   * The frames (replies, events) of this event-loop turn, encoded back to back and written
+   * with one socket.write at the end of the turn; null when nothing is waiting.
+   */
+  private out: JuteWriter | null = null;
+  /** What the last turn's frames took: the next turn's buffer starts at that size. */
+  private outBytesHint = 256;
   private paused = false;
   private oldClient = true;
 
@@ -160,7 +168,7 @@ export class TcpConnection implements ClientConnection {
   }
 
   private readRequest(frame: Buffer): void {
-    const r = new JuteReader(frame, 0, frame.length, this.maxBufferBytes);
+    const r = new JuteReader(frame);
     const xid = r.int();
     const type = r.int();
     this.server.processPacket(this, xid, type, frame.subarray(8));
@@ -181,51 +189,83 @@ export class TcpConnection implements ClientConnection {
       );
   }
 
-  private write(buf: Buffer): void {
-    if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+  /**
+   * The writer for this turn's frames. Large values (2 KiB and up) are not copied into it but
+   * written as chunks of their own (JuteWriter.spliceLargeBuffers).
+   */
+  private turnWriter(): JuteWriter {
+    let w = this.out;
+    if (w === null) {
+      w = new JuteWriter(this.outBytesHint);
+      w.spliceLargeBuffers();
+      this.out = w;
+      process.nextTick(this.flushTurn);
     }
-    this.socket.write(buf);
-    this.stats.packetsSent++;
-    this.server.stats.packetsSent++;
+    return w;
+  }
+
+  /** Writes this turn's frames: one socket.write, or one writev of a few chunks when values were spliced. */
+  private readonly flushTurn = (): void => {
+    const w = this.out;
+    if (w === null) return;
+    this.out = null;
+    if (this.closed) return;
+    this.outBytesHint = Math.min(MAX_OUT_BYTES_HINT, Math.max(256, w.offset));
+    const chunks = w.chunks();
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!);
+    } else {
+      this.socket.cork();
+      for (const c of chunks) this.socket.write(c);
+      this.socket.uncork();
+    }
     if (!this.paused && this.socket.writableLength > MAX_PENDING_WRITE_BYTES) {
       this.paused = true;
       this.socket.pause();
     }
+  };
+
+  /** Starts a frame in this turn's writer (a scratch one once closed); returns where its length goes. */
+  private beginFrame(): JuteWriter {
+    return this.closed ? new JuteWriter(128) : this.turnWriter();
+  }
+
+  /** Fills in the length of the frame begun at `at`; returns that length. */
+  private endFrame(w: JuteWriter, at: number, splicedBefore: number): number {
+    const len = w.offset - at - 4 + (w.splicedBytes - splicedBefore);
+    w.patchInt(at, len);
+    if (!this.closed) {
+      this.stats.packetsSent++;
+      this.server.stats.packetsSent++;
+    }
+    return len;
   }
 
   sendReply(xid: number, zxid: number, err: number, body: ReplyBody | null): void {
-    const w = new JuteWriter(body === null ? 20 : 128);
+    const w = this.beginFrame();
+    const spliced = w.splicedBytes;
     const at = w.reserveInt();
     w.int(xid);
     w.long(zxid);
     w.int(err);
     if (body !== null) body.encode(w);
-    w.patchInt(at, w.offset - 4);
-    this.server.stats.recordResponseSize(w.offset - 4);
-    this.write(w.finish());
+    this.server.stats.recordResponseSize(this.endFrame(w, at, spliced));
   }
 
   sendNotification(type: number, state: number, path: string): void {
-    const w = new JuteWriter(64);
+    const w = this.beginFrame();
+    const spliced = w.splicedBytes;
     const at = w.reserveInt();
     w.int(Xid.NOTIFICATION);
     w.long(-1);
     w.int(0);
     R.WatcherEvent.encode(w, { type, state, path });
-    w.patchInt(at, w.offset - 4);
-    this.server.stats.metrics.counter('watch_bytes').add(w.offset - 4);
-    this.write(w.finish());
+    this.server.stats.metrics.counter('watch_bytes').add(this.endFrame(w, at, spliced));
   }
 
   finishSessionInit(valid: boolean, passwd: Buffer): void {
-    const w = new JuteWriter(64);
+    const w = this.beginFrame();
+    const spliced = w.splicedBytes;
     const at = w.reserveInt();
     R.ConnectResponse.encode(w, {
       protocolVersion: 0,
@@ -234,8 +274,7 @@ export class TcpConnection implements ClientConnection {
       passwd,
     });
     if (!this.oldClient) w.boolean(false);
-    w.patchInt(at, w.offset - 4);
-    this.write(w.finish());
+    this.endFrame(w, at, spliced);
     this.awaitingSession = false;
     if (valid) {
       this.initialized = true;
@@ -249,6 +288,7 @@ export class TcpConnection implements ClientConnection {
     if (this.closed || this.closing) return;
     this.closing = true;
     this.logger.debug({ sessionId: hexSessionId(this.sessionId), reason }, 'closing connection');
+    this.flushTurn();
     this.socket.end();
   }
 

@@ -55,6 +55,8 @@ export interface ServerOptions {
   reconfigEnabled: boolean;
   globalOutstandingLimit: number;
   containerMaxNeverUsedIntervalMs: number;
+  /** zookeeper.digest.enabled, for a tree the server builds itself (default true). */
+  digestEnabled?: boolean;
 }
 
 interface PipelineItem {
@@ -92,7 +94,14 @@ export class ZooKeeperServer {
     private readonly logger: Logger,
     tree?: DataTree,
   ) {
-    this.tree = tree ?? new DataTree();
+    this.tree = tree ?? new DataTree({ digestEnabled: opts.digestEnabled ?? true });
+    // The tree stays free of metrics; it reports namespace volumes through this narrow sink.
+    const readPerNamespace = this.stats.metrics.summarySet('read_per_namespace');
+    const writePerNamespace = this.stats.metrics.summarySet('write_per_namespace');
+    this.tree.namespaceStats = {
+      read: (ns, bytes) => readPerNamespace.add(ns, bytes),
+      write: (ns, bytes) => writePerNamespace.add(ns, bytes),
+    };
     this.hzxid = this.tree.lastProcessedZxid;
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, clock.monoNowMs());
     this.prep = new PrepStage({

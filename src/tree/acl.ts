@@ -20,6 +20,15 @@ function aclKey(acls: readonly AclValue[]): string {
   return k;
 }
 
+const OPEN_ACL_UNSAFE_KEY = aclKey(OPEN_ACL_UNSAFE);
+
+/** True for a list equal to OPEN_ACL_UNSAFE, the one most znodes carry (its key needs no building). */
+function isOpenAclUnsafe(acls: readonly AclValue[]): boolean {
+  if (acls.length !== 1) return false;
+  const a = acls[0]!;
+  return a.perms === Perms.ALL && a.id.scheme === 'world' && a.id.id === 'anyone';
+}
+
 /** Interns ACL lists: every znode holds a small integer instead of its own list. */
 export class AclCache {
   private nextIndex = 0;
@@ -30,7 +39,7 @@ export class AclCache {
   /** Interns `acls` and counts one more user of it. */
   intern(acls: AclValue[] | null): number {
     if (acls === null) return OPEN_UNSAFE_ACL_ID;
-    const key = aclKey(acls);
+    const key = isOpenAclUnsafe(acls) ? OPEN_ACL_UNSAFE_KEY : aclKey(acls);
     let index = this.byKey.get(key);
     if (index === undefined) {
       index = ++this.nextIndex;
@@ -190,6 +199,11 @@ export function authenticate(scheme: string, auth: Buffer | null, remoteAddress:
 
 /** PrepRequestProcessor.fixupACL: de-duplicates, validates and expands `auth` ids. */
 export function fixupAcl(path: string, authInfo: readonly IdValue[], acls: readonly AclValue[]): AclValue[] {
+  // The usual case, a single world:anyone entry (OPEN_ACL_UNSAFE, READ_ACL_UNSAFE): kept as it is.
+  if (acls.length === 1) {
+    const a = acls[0]!;
+    if (a.id.scheme === 'world' && a.id.id === 'anyone') return [a];
+  }
   const uniq: AclValue[] = [];
   const seen = new Set<string>();
   for (const a of acls) {

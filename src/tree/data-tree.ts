@@ -13,6 +13,7 @@ import { WatchManager, WatcherMode, type WatcherId, type WatcherModeValue } from
 import type { Txn, TxnBody } from './txn';
 import { EphemeralKind, ephemeralKindOf, ttlOf, CONTAINER_EPHEMERAL_OWNER, TTL_EPHEMERAL_MASK } from './ephemeral-type';
 import { QUOTA_ROOT, LIMIT_NODE, STAT_NODE, formatStats, parseStats } from './quota';
+import { AdHash, DIGEST_LOG_INTERVAL, DIGEST_LOG_LIMIT, DIGEST_VERSION, digestOfNodes, nodeDigest, type ZxidDigest } from './digest';
 
 export interface ZNode {
   data: Buffer | null;
@@ -31,6 +32,11 @@ export interface ZNode {
   children: Set<string> | null;
   /** Largest child count ever held, which fixes Java's HashSet capacity (see java-hash-order). */
   maxChildren: number;
+  /**
+   * This node's share of the tree digest as it was last added (DataNode's cached digest), so a
+   * change subtracts exactly what was added; 0 when digests are off or below /zookeeper/.
+   */
+  digest: number;
 }
 
 /** A node as a snapshot stores it: its stat fields, data and ACL list (null = OPEN_ACL_UNSAFE marker). */
@@ -66,6 +72,34 @@ export interface ProcessTxnResult {
   multiResult: ProcessTxnResult[] | null;
 }
 
+/**
+ * Where per-namespace read and write volumes go (DataTree.updateReadStat / updateWriteStat,
+ * ServerMetrics' read_per_namespace and write_per_namespace): the namespace is a path's first
+ * component, the bytes are what the server would move for the operation.
+ */
+export interface NamespaceStatsSink {
+  read(namespace: string, bytes: number): void;
+  write(namespace: string, bytes: number): void;
+}
+
+export interface DataTreeOptions {
+  /** zookeeper.digest.enabled (default true): keep the tree digest. */
+  digestEnabled?: boolean;
+}
+
+/** DataTree.STAT_OVERHEAD_BYTES: a read is counted as its path, its payload and a Stat. */
+const STAT_OVERHEAD_BYTES = 6 * 8 + 5 * 4;
+
+/**
+ * PathUtils.getTopNamespace: the first component of the path (Java's `path.split("/")[1]`);
+ * null for "/" and "" (the root), which belong to no namespace.
+ */
+export function topNamespace(path: string): string | null {
+  if (path.length < 2 || path.charCodeAt(0) !== 0x2f) return null;
+  const end = path.indexOf('/', 1);
+  return end < 0 ? path.substring(1) : path.substring(1, end);
+}
+
 export const ROOT_PATH = '/';
 export const PROC_PATH = '/zookeeper';
 export const CONFIG_PATH = '/zookeeper/config';
@@ -85,6 +119,7 @@ function newNode(data: Buffer | null, acl: number, zxid: number, time: number, e
     pzxid: zxid,
     children: null,
     maxChildren: 0,
+    digest: 0,
   };
 }
 
@@ -136,8 +171,28 @@ export class DataTree {
    * persistence layer can write just those nodes after each applied batch.
    */
   dirty: Set<string> | null = null;
+  /** Per-namespace read/write volumes; null (the default) keeps the tree free of metrics. */
+  namespaceStats: NamespaceStatsSink | null = null;
+  /** zookeeper.digest.enabled: when false no node digest is computed and the digest stays 0. */
+  readonly digestEnabled: boolean;
+  /** The tree digest, kept up to date by every change (NodeHashMapImpl's AdHash). */
+  private readonly hash = new AdHash();
+  /** DataTree.digestLog: the digest at every zxid that is a multiple of DIGEST_LOG_INTERVAL. */
+  private readonly digestLogEntries: ZxidDigest[] = [];
+  /**
+   * DataTree.digestFromLoadedSnapshot: the digest a fuzzy snapshot recorded, to be compared
+   * when replay reaches its zxid. While it is pending no digest is logged.
+   */
+  private snapshotDigest: ZxidDigest | null = null;
+  private snapshotDigestOverrun = false;
+  /**
+   * Told the outcome of that comparison: `actual` is null when replay went past the zxid
+   * without meeting it (the txn is missing).
+   */
+  onSnapshotDigestCompared: ((zxid: number, expected: bigint, actual: bigint | null) => void) | null = null;
 
-  constructor() {
+  constructor(opts: DataTreeOptions = {}) {
+    this.digestEnabled = opts.digestEnabled ?? true;
     const root = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
     this.nodes.set(ROOT_PATH, root);
     this.addChild(root, 'zookeeper');
@@ -149,7 +204,10 @@ export class DataTree {
     this.nodes.set(CONFIG_PATH, newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
     // ZOOKEEPER-2014: the config node is read-only by default; setACL with version -1 leaves aversion at -1.
     this.setACL(CONFIG_PATH, READ_ACL_UNSAFE, -1);
-    for (const [p, n] of this.nodes) this.dataSize += nodeSize(p, n.data);
+    for (const [p, n] of this.nodes) {
+      this.dataSize += nodeSize(p, n.data);
+      this.addDigest(p, n);
+    }
   }
 
   // ---- lookups ------------------------------------------------------------------------------
@@ -211,6 +269,7 @@ export class DataTree {
     const n = this.getNode(path);
     if (n === undefined) throw new KeeperError(Err.NONODE);
     if (watcher !== null) this.dataWatches.add(path, watcher);
+    if (this.namespaceStats !== null) this.readStat(path, n.data === null ? 0 : n.data.length);
     return { data: n.data, stat: statOf(n) };
   }
 
@@ -218,6 +277,7 @@ export class DataTree {
     const n = this.getNode(path);
     if (watcher !== null) this.dataWatches.add(path, watcher);
     if (n === undefined) throw new KeeperError(Err.NONODE);
+    if (this.namespaceStats !== null) this.readStat(path, 0);
     return statOf(n);
   }
 
@@ -226,6 +286,11 @@ export class DataTree {
     if (n === undefined) throw new KeeperError(Err.NONODE);
     const children = this.childrenOf(n);
     if (watcher !== null) this.childWatches.add(path, watcher);
+    if (this.namespaceStats !== null) {
+      let bytes = 0;
+      for (const c of children) bytes += c.length;
+      this.readStat(path, bytes);
+    }
     return { children, stat: statOf(n) };
   }
 
@@ -307,6 +372,85 @@ export class DataTree {
     return fired;
   }
 
+  // ---- digest and namespace statistics ------------------------------------------------------
+
+  /** NodeHashMapImpl.addDigest / postChange: (re)computes the node's digest and adds it. */
+  private addDigest(path: string, n: ZNode): void {
+    if (!this.digestEnabled) return;
+    n.digest = nodeDigest(path, n.data, n);
+    this.hash.add(n.digest);
+  }
+
+  /** NodeHashMapImpl.removeDigest / preChange: takes out what the node last added. */
+  private removeDigest(n: ZNode): void {
+    if (this.digestEnabled) this.hash.remove(n.digest);
+  }
+
+  /** DataTree.getTreeDigest: a Java long; 0 when digests are off. */
+  treeDigest(): bigint {
+    return this.hash.value();
+  }
+
+  /** The digest computed again from every node, for checks: it must equal treeDigest(). */
+  treeDigestFromScratch(): bigint {
+    return this.digestEnabled ? digestOfNodes(this.nodes.entries()) : 0n;
+  }
+
+  /** DataTree.getDigestLog: a copy, oldest first. */
+  digestLog(): ZxidDigest[] {
+    return this.digestLogEntries.slice();
+  }
+
+  /** DataTree.logZxidDigest, for the digest log (ZooKeeper logs 0s when digests are off). */
+  private logZxidDigest(zxid: number): void {
+    if (zxid % DIGEST_LOG_INTERVAL !== 0) return;
+    this.digestLogEntries.push({ zxid, digestVersion: DIGEST_VERSION, digest: this.hash.value() });
+    if (this.digestLogEntries.length > DIGEST_LOG_LIMIT) this.digestLogEntries.shift();
+  }
+
+  /**
+   * DataTree.deserializeZxidDigest plus FileSnap's immediate check: takes the digest a loaded
+   * snapshot recorded. One older than the snapshot is ignored; one at the snapshot's own zxid
+   * is compared now; a later one (the snapshot is fuzzy) when replay applies that zxid.
+   */
+  setSnapshotDigest(d: ZxidDigest | null, snapshotZxid: number): void {
+    this.snapshotDigest = null;
+    this.snapshotDigestOverrun = false;
+    if (!this.digestEnabled || d === null || d.zxid <= 0 || d.zxid < snapshotZxid) return;
+    this.snapshotDigest = d;
+    this.compareSnapshotDigest(snapshotZxid);
+  }
+
+  /** The snapshot digest replay has not reached yet (FileTxnSnapLog.restore warns about it). */
+  pendingSnapshotDigest(): ZxidDigest | null {
+    return this.snapshotDigest;
+  }
+
+  /** DataTree.compareSnapshotDigests. */
+  private compareSnapshotDigest(zxid: number): void {
+    const d = this.snapshotDigest!;
+    if (zxid === d.zxid) {
+      this.snapshotDigest = null;
+      // A different digest version means a different formula: nothing to compare.
+      if (d.digestVersion === DIGEST_VERSION) this.onSnapshotDigestCompared?.(zxid, d.digest, this.hash.value());
+    } else if (zxid > d.zxid && !this.snapshotDigestOverrun) {
+      // ZooKeeper stays "fuzzy" (logs no digest) from here on; it rate-limits its complaint.
+      this.snapshotDigestOverrun = true;
+      this.onSnapshotDigestCompared?.(d.zxid, d.digest, null);
+    }
+  }
+
+  private readStat(path: string, bytes: number): void {
+    const ns = topNamespace(path);
+    if (ns !== null) this.namespaceStats!.read(ns, path.length + bytes + STAT_OVERHEAD_BYTES);
+  }
+
+  private writeStat(path: string, bytes: number): void {
+    if (this.namespaceStats === null) return;
+    const ns = topNamespace(path);
+    if (ns !== null) this.namespaceStats.write(ns, path.length + bytes);
+  }
+
   // ---- mutations ----------------------------------------------------------------------------
 
   private markDirty(path: string): void {
@@ -337,6 +481,7 @@ export class DataTree {
       // The interned reference stays counted, as in Apache ZooKeeper (fuzzy-snapshot replay).
       throw new KeeperError(Err.NODEEXISTS);
     }
+    this.removeDigest(parent);
     let cv = parentCVersion;
     if (cv === -1) cv = parent.cversion + 1;
     if (cv > parent.cversion) {
@@ -345,7 +490,9 @@ export class DataTree {
     }
     const child = newNode(data, aclIndex, zxid, time, ephemeralOwner);
     this.addChild(parent, childName);
+    this.addDigest(parentName, parent);
     this.nodes.set(path, child);
+    this.addDigest(path, child);
     this.markDirty(parentName);
     this.markDirty(path);
     this.dataSize += nodeSize(path, data);
@@ -367,6 +514,7 @@ export class DataTree {
     }
     const quotaPrefix = this.maxPrefixWithQuota(path);
     if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, data === null ? 0 : data.length, 1);
+    this.writeStat(path, data === null ? 0 : data.length);
     this.fire(this.dataWatches, path, EventType.NodeCreated);
     this.fire(this.childWatches, parentName === '' ? '/' : parentName, EventType.NodeChildrenChanged);
     return statOf(child);
@@ -377,12 +525,15 @@ export class DataTree {
     const childName = childNameOf(path);
     const parent = this.getNode(parentName);
     if (parent === undefined) throw new KeeperError(Err.NONODE);
+    this.removeDigest(parent);
     if (parent.children !== null) parent.children.delete(childName);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.addDigest(parentName, parent);
     this.markDirty(parentName);
     const node = this.nodes.get(path);
     if (node === undefined) throw new KeeperError(Err.NONODE);
     this.nodes.delete(path);
+    this.removeDigest(node);
     this.markDirty(path);
     this.aclCache.removeUsage(node.acl);
     this.dataSize -= nodeSize(path, node.data);
@@ -402,6 +553,7 @@ export class DataTree {
     }
     const quotaPrefix = this.maxPrefixWithQuota(path);
     if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, node.data === null ? 0 : -node.data.length, -1);
+    this.writeStat(path, 0);
     const processed = this.fire(this.dataWatches, path, EventType.NodeDeleted);
     this.fire(this.childWatches, path, EventType.NodeDeleted, processed);
     this.fire(this.childWatches, parentName === '' ? '/' : parentName, EventType.NodeChildrenChanged);
@@ -411,10 +563,12 @@ export class DataTree {
     const n = this.getNode(path);
     if (n === undefined) throw new KeeperError(Err.NONODE);
     const last = n.data;
+    this.removeDigest(n);
     n.data = data;
     n.mtime = time;
     n.mzxid = zxid;
     n.version = version;
+    this.addDigest(path, n);
     this.markDirty(path);
     const stat = statOf(n);
     const quotaPrefix = this.maxPrefixWithQuota(path);
@@ -422,6 +576,7 @@ export class DataTree {
       this.updateQuotaStat(quotaPrefix, (data === null ? 0 : data.length) - (last === null ? 0 : last.length), 0);
     }
     this.dataSize += nodeSize(path, data) - nodeSize(path, last);
+    this.writeStat(path, data === null ? 0 : data.length);
     this.fire(this.dataWatches, path, EventType.NodeDataChanged);
     return stat;
   }
@@ -430,8 +585,10 @@ export class DataTree {
     const n = this.getNode(path);
     if (n === undefined) throw new KeeperError(Err.NONODE);
     this.aclCache.removeUsage(n.acl);
+    this.removeDigest(n);
     n.aversion = version;
     n.acl = this.aclCache.intern(acl);
+    this.addDigest(path, n);
     this.markDirty(path);
     return statOf(n);
   }
@@ -442,14 +599,19 @@ export class DataTree {
     if (n === undefined) throw new KeeperError(Err.NONODE, p);
     const cv = newCversion === -1 ? n.cversion + 1 : newCversion;
     if (cv > n.cversion) {
+      this.removeDigest(n);
       n.cversion = cv;
       n.pzxid = zxid;
+      this.addDigest(p, n);
       this.markDirty(p);
     }
   }
 
-  /** Deletes a session's ephemerals (DataTree.killSession). */
-  private killSession(sessionId: bigint, zxid: number, pathsInTxn: string[] | null): void {
+  /**
+   * Deletes a session's ephemerals (DataTree.killSession). Called without a txn only at load,
+   * for sessions that no longer exist (ZooKeeperServer.loadData): no zxid, no digest log entry.
+   */
+  killSession(sessionId: bigint, zxid: number, pathsInTxn: string[] | null = null): void {
     const local = this.ephemerals.get(sessionId);
     this.ephemerals.delete(sessionId);
     this.ephemeralsMaxSize.delete(sessionId);
@@ -575,7 +737,12 @@ export class DataTree {
         rc.err = e.code;
       }
     }
-    if (!isSubTxn && rc.zxid > this.lastProcessedZxid) this.lastProcessedZxid = rc.zxid;
+    if (!isSubTxn) {
+      if (rc.zxid > this.lastProcessedZxid) this.lastProcessedZxid = rc.zxid;
+      // Only once the whole txn is applied, as in ZooKeeper (a multi is one entry).
+      if (this.snapshotDigest !== null) this.compareSnapshotDigest(rc.zxid);
+      else this.logZxidDigest(rc.zxid);
+    }
     return rc;
   }
 
@@ -595,6 +762,7 @@ export class DataTree {
     this.containers.clear();
     this.ttls.clear();
     this.dataSize = 0;
+    this.hash.clear();
     // Snapshot readers hand the same array for the same ACL list; intern each array once.
     const interned = new Map<AclValue[], number>();
     for (const e of entries) {
@@ -620,11 +788,13 @@ export class DataTree {
         pzxid: e.pzxid,
         children: null,
         maxChildren: 0,
+        digest: 0,
       });
     }
     if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
     for (const [p, n] of this.nodes) {
       this.dataSize += nodeSize(p, n.data);
+      this.addDigest(p, n);
       if (p !== ROOT_PATH) {
         const parent = this.getNode(parentOf(p));
         if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
@@ -673,6 +843,8 @@ export class DataTree {
     const s = parseStats(statNode.data);
     s.set('count', (s.get('count') ?? -1) + countDiff);
     s.set('bytes', (s.get('bytes') ?? -1) + bytesDiff);
+    // Stat nodes live below /zookeeper/, which the digest leaves out, so their digest is 0 and
+    // needs no update (ZooKeeper changes them outside txns for the same reason).
     statNode.data = Buffer.from(formatStats(s), 'utf8');
     this.markDirty(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
   }

@@ -73,3 +73,54 @@ export function javaHashSetOrder(namesInInsertionOrder: Iterable<string>, maxSiz
   keyed.sort((a, b) => a.bucket - b.bucket || a.i - b.i);
   return keyed.map((k) => k.name);
 }
+
+/**
+ * Iteration order of a `new ConcurrentHashMap<>()` into which `keysInInsertionOrder` were put
+ * (never removed): ServerMetrics' per-key sets (e.g. `<namespace>_read_per_namespace`) print
+ * their keys in this order. The table starts at 16 and doubles once the count reaches 3/4 of
+ * it; new keys go to the tail of their bucket, but a resize (ConcurrentHashMap.transfer) keeps
+ * only the last run of keys bound for the same half in order and prepends the ones before it,
+ * reversing them. Not reproduced: 9+ keys colliding in one bucket (tree bins).
+ */
+export function javaConcurrentHashMapOrder(keysInInsertionOrder: Iterable<string>): string[] {
+  let capacity = 16;
+  let sizeCtl = 12;
+  let table: { key: string; hash: number }[][] = Array.from({ length: capacity }, () => []);
+  let count = 0;
+  for (const key of keysInInsertionOrder) {
+    const h = javaStringHash(key);
+    const hash = (h ^ (h >>> 16)) & 0x7fffffff;
+    table[hash & (capacity - 1)]!.push({ key, hash });
+    count++;
+    // Bounded: each pass doubles the capacity, and the count is at most the number of keys.
+    while (count >= sizeCtl && capacity < 1 << 30) {
+      const next: { key: string; hash: number }[][] = Array.from({ length: capacity * 2 }, () => []);
+      for (let i = 0; i < capacity; i++) {
+        const bin = table[i]!;
+        if (bin.length === 0) continue;
+        let runBit = bin[0]!.hash & capacity;
+        let lastRun = 0;
+        for (let j = 1; j < bin.length; j++) {
+          const b = bin[j]!.hash & capacity;
+          if (b !== runBit) {
+            runBit = b;
+            lastRun = j;
+          }
+        }
+        const low = runBit === 0 ? bin.slice(lastRun) : [];
+        const high = runBit === 0 ? [] : bin.slice(lastRun);
+        for (let j = 0; j < lastRun; j++) {
+          const p = bin[j]!;
+          if ((p.hash & capacity) === 0) low.unshift(p);
+          else high.unshift(p);
+        }
+        next[i] = low;
+        next[i + capacity] = high;
+      }
+      sizeCtl = capacity * 2 - (capacity >>> 1);
+      capacity *= 2;
+      table = next;
+    }
+  }
+  return table.flatMap((bin) => bin.map((n) => n.key));
+}

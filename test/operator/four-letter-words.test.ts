@@ -5,6 +5,10 @@
 // key that does not measure time, memory or the process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as R from '../../src/jute/records';
+import { OpCode } from '../../src/protocol/constants';
+import { OPEN_ACL } from '../differential/harness';
+import { RawClient } from '../helpers/raw-client';
 import { startOurs, startRef } from '../helpers/servers';
 import { fourLetter, populate, requireRef, sendRaw, startOursRaw } from './harness';
 
@@ -63,9 +67,7 @@ function mntrPairs(s: string): [string, string][] {
     .map((l): [string, string] => {
       const [k, v] = l.split('\t') as [string, string];
       return [k.replace(/^zk_/, ''), v];
-    })
-    // Per-namespace summaries appear once a namespace is read or written; see docs/operations.md.
-    .filter(([k]) => !k.endsWith('_per_namespace'));
+    });
 }
 
 test('four-letter words: same answers as Apache ZooKeeper 3.8', async (t) => {
@@ -154,4 +156,52 @@ test('four-letter words: the default whitelist is srvr alone; * also enables tel
   const [r, o] = await Promise.all([sendRaw(ref.port, bytes), sendRaw(all.port, bytes)]);
   assert.deepEqual(o, r);
   assert.deepEqual(o, { answer: '', closed: true });
+});
+
+/**
+ * Reads and writes in 30 namespaces (past 12, so ZooKeeper's per-key map resizes and reorders),
+ * plus requests that count nothing: getACL, exists of an absent node, reads of the root.
+ */
+async function namespaceTraffic(port: number): Promise<RawClient> {
+  const c = await RawClient.connect(port, { timeoutMs: 30000 });
+  const must = async (p: Promise<{ err: number }>, what: string) => {
+    const r = await p;
+    if (r.err !== 0) throw new Error(`${what}: err ${r.err}`);
+  };
+  // Bounded: 30 namespaces, a handful of requests each.
+  for (let i = 0; i < 30; i++) {
+    const ns = `/ns${i}`;
+    await must(c.request(OpCode.create, R.CreateRequest, { path: ns, data: Buffer.alloc(i, 0x62), acl: OPEN_ACL, flags: 0 }), `create ${ns}`);
+    if (i % 2 === 0) await must(c.request(OpCode.create, R.CreateRequest, { path: `${ns}/child-${i}`, data: null, acl: OPEN_ACL, flags: 0 }), 'create child');
+    if (i % 3 === 0) await must(c.request(OpCode.getData, R.GetDataRequest, { path: ns, watch: false }), 'getData');
+    if (i % 4 === 0) await must(c.request(OpCode.getChildren2, R.GetChildren2Request, { path: ns, watch: false }), 'getChildren2');
+    if (i % 5 === 0) await must(c.request(OpCode.exists, R.ExistsRequest, { path: ns, watch: false }), 'exists');
+    if (i % 6 === 0) await must(c.request(OpCode.setData, R.SetDataRequest, { path: ns, data: Buffer.from('changed'), version: -1 }), 'setData');
+    if (i % 7 === 0 && i % 2 === 0) await must(c.request(OpCode.delete, R.DeleteRequest, { path: `${ns}/child-${i}`, version: -1 }), 'delete');
+  }
+  await c.request(OpCode.getACL, R.GetACLRequest, { path: '/ns1' });
+  await c.request(OpCode.exists, R.ExistsRequest, { path: '/absent/x', watch: false });
+  await c.request(OpCode.getData, R.GetDataRequest, { path: '/', watch: false });
+  await c.request(OpCode.getChildren, R.GetChildrenRequest, { path: '/', watch: false });
+  return c;
+}
+
+test('mntr: per-namespace read/write summaries and fsynctime, as Apache ZooKeeper 3.8 reports them', async (t) => {
+  if (!requireRef(t)) return;
+  const [ref, ours] = await Promise.all([startRef(), startOurs()]);
+  t.after(() => Promise.all([ref.stop(), ours.stop()]));
+  const [rc, oc] = await Promise.all([namespaceTraffic(ref.port), namespaceTraffic(ours.port)]);
+  t.after(() => Promise.all([rc.close().catch(() => null), oc.close().catch(() => null)]));
+  const [r, o] = await Promise.all([fourLetter(ref.port, 'mntr'), fourLetter(ours.port, 'mntr')]);
+  const perNs = (s: string) => mntrPairs(s).filter(([k]) => k.endsWith('_per_namespace'));
+  // Every value is a byte count, so keys, their order and their values must all agree.
+  assert.deepEqual(perNs(o), perNs(r));
+  // Writes in all 30 namespaces, reads in the 18 whose number is a multiple of 3, 4 or 5.
+  assert.equal(perNs(o).length, 5 * (30 + 18));
+  // fsynctime: one sample per log sync; both servers synced at least once for these writes.
+  const fsync = (s: string) => new Map(mntrPairs(s).filter(([k]) => k.endsWith('_fsynctime')));
+  for (const [who, m] of [['ref', fsync(r)], ['ours', fsync(o)]] as const) {
+    assert.deepEqual([...m.keys()], ['avg_fsynctime', 'min_fsynctime', 'max_fsynctime', 'cnt_fsynctime', 'sum_fsynctime'], who);
+    assert.ok(Number(m.get('cnt_fsynctime')) >= 1, `${who}: cnt_fsynctime ${m.get('cnt_fsynctime')}`);
+  }
 });

@@ -49,6 +49,14 @@ test('Prometheus: /metrics serves ZooKeeper metric names, types and values', asy
   assert.ok(sample(res.body, 'updatelatency_count') >= 4, 'createSession and 3 creates');
   assert.ok(sample(res.body, 'readlatency_count') >= 3, 'getData, getChildren, exists');
   sample(res.body, 'fsynctime{quantile="0.5"}');
+  // Every sync of the txn log is timed: at least one for the writes above.
+  assert.ok(sample(res.body, 'fsynctime_count') >= 1, 'fsynctime is fed by the txn log');
+  // Per-namespace summaries carry the namespace as their `key` label: /a and /a/b written, /a read twice, /e written.
+  assert.equal(sample(res.body, 'write_per_namespace_count{key="a"}'), 2);
+  assert.equal(sample(res.body, 'write_per_namespace_sum{key="a"}'), 2 + 5 + 4 + 100);
+  assert.equal(sample(res.body, 'write_per_namespace_count{key="e"}'), 1);
+  assert.equal(sample(res.body, 'read_per_namespace_count{key="a"}'), 2);
+  assert.match(res.body, /^read_per_namespace\{[^}]*key="a"[^}]*\} /m);
   assert.ok(sample(res.body, 'bytes_received_count') > 0);
   // exportJvmInfo (default true): the runtime's process metrics.
   assert.match(res.body, /^process_cpu_user_seconds_total /m);

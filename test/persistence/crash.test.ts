@@ -118,7 +118,7 @@ test('SIGKILL during sustained writes from several sessions loses no acknowledge
   await server.stop();
 });
 
-test('disk full: the server exits instead of acknowledging what it could not write, and everything acknowledged survives', { timeout: 90_000 }, async (t) => {
+test('disk full: writes stall with a clear error, nothing unacknowledged is answered, and writes resume once space returns', { timeout: 120_000 }, async (t) => {
   // A tiny log preallocation so that the txn log, not the preallocation, meets the limit.
   const d = await makeDataDir(t, { preAllocSize: '64' });
   // The mount point lives outside the test directory, so removing that never meets a mount.
@@ -128,6 +128,7 @@ test('disk full: the server exits instead of acknowledging what it could not wri
   if (mount.code !== 0) {
     fs.rmdirSync(small);
     const reason = `cannot mount a small tmpfs here (${(mount.stderr || mount.stdout).trim()}); disk-full behaviour not tested`;
+    if (process.env['CI'] === 'true') throw new Error(reason);
     console.log(`# skipping: ${reason}`);
     t.skip(reason);
     return;
@@ -136,40 +137,50 @@ test('disk full: the server exits instead of acknowledging what it could not wri
     await runCommand('umount', ['-l', small], { timeoutMs: 10_000 });
     fs.rmSync(small, { recursive: true, force: true });
   });
-  fs.writeFileSync(d.cfgPath, fs.readFileSync(d.cfgPath, 'utf8').replace(/^dataDir=.*$/m, `dataDir=${small}`));
+  // Ballast that the "operator" deletes later to give space back.
+  const ballast = path.join(small, 'ballast');
+  fs.writeFileSync(ballast, Buffer.alloc(1024 * 1024, 1));
+  const dataDir = path.join(small, 'data');
+  fs.writeFileSync(d.cfgPath, fs.readFileSync(d.cfgPath, 'utf8').replace(/^dataDir=.*$/m, `dataDir=${dataDir}`));
   const server = await startServer(t, d);
   const zk = await Zk.connect(d.port);
   t.after(() => zk.close());
   const acked: string[] = [];
   const value = (i: number) => Buffer.from(`node-${i}:`.repeat(800)).subarray(0, 8000);
-  let failure = '';
-  for (let i = 0; i < 2000 && failure === ''; i++) {
-    try {
-      await new Promise<void>((resolve, reject) =>
-        zk.client.create(`/n${i}`, value(i), OPEN, CreateMode.PERSISTENT, (e) => (e ? reject(e) : resolve())),
-      );
-      acked.push(`/n${i}`);
-    } catch (e) {
-      failure = String(e);
-    }
+  const create = (i: number): Promise<void> =>
+    new Promise<void>((resolve, reject) =>
+      zk.client.create(`/n${i}`, value(i), OPEN, CreateMode.PERSISTENT, (e) => (e ? reject(e) : resolve())),
+    );
+  // Create until one create is not answered within 3 s: the disk is full and writes stall.
+  let stalled: { i: number; done: Promise<void> } | null = null;
+  for (let i = 0; i < 2000 && stalled === null; i++) {
+    const done = create(i);
+    const answered = await Promise.race([done.then(() => true), sleep(3000).then(() => false)]);
+    if (answered) acked.push(`/n${i}`);
+    else stalled = { i, done };
   }
-  assert.notEqual(failure, '', 'the disk never filled up');
-  const { code } = await Promise.race([server.exited, sleep(10_000).then(() => ({ code: -999 }))]);
-  assert.equal(code, 1, `the server should exit with 1 when it cannot write; output:\n${server.output().slice(-2000)}`);
-  // Whichever fills the disk first, the txn log or the LMDB store, is fatal.
-  assert.match(server.output(), /txn log write failed|writing the snapshot store failed/);
-  assert.match(server.output(), /Severe unrecoverable error, exiting/);
+  assert.ok(stalled !== null, 'the disk never filled up');
+  assert.ok(acked.length > 10, `the disk filled up after only ${acked.length} creates`);
+  assert.match(server.output(), /no space left/i, 'the server says why writes stall');
+  const alive = await Promise.race([server.exited.then(() => false), sleep(500).then(() => true)]);
+  assert.ok(alive, `the server exited on a full disk:\n${server.output().slice(-2000)}`);
+  // Space returns: the stalled create is answered and new writes are served.
+  fs.rmSync(ballast);
+  await Promise.race([stalled.done, sleep(15_000).then(() => Promise.reject(new Error('the stalled create was not answered after space returned')))]);
+  acked.push(`/n${stalled.i}`);
+  assert.match(server.output(), /space is back|writes resumed/i);
+  for (let i = stalled.i + 1; i < stalled.i + 6; i++) {
+    await create(i);
+    acked.push(`/n${i}`);
+  }
   zk.close();
-
-  // Move the data to a disk with room (what an operator does) and restart there.
-  const rescued = path.join(d.dir, 'rescued');
-  fs.cpSync(small, rescued, { recursive: true });
-  fs.writeFileSync(d.cfgPath, fs.readFileSync(d.cfgPath, 'utf8').replace(/^dataDir=.*$/m, `dataDir=${rescued}`));
+  // Everything acknowledged is there, whole, after a restart.
+  await server.stop();
   const again = await startServer(t, d);
   const check = await Zk.connect(d.port);
   t.after(() => check.close());
   for (const p of acked) assert.deepEqual(await check.get(p), value(Number(p.slice(2))), `${p} lost or torn`);
-  console.log(`# disk full after ${acked.length} acknowledged creates of 8000 bytes (${failure.slice(0, 60)})`);
+  console.log(`# disk full after ${acked.length - 6} acknowledged creates of 8000 bytes; resumed after the ballast was removed`);
   check.close();
   await again.stop();
 });

@@ -159,20 +159,27 @@ test('group commit: done callbacks run in order, after the sync, with fewer sync
   assert.deepEqual(seen, order);
 });
 
-test('forceSync=no skips the sync but still writes; a slow sync is reported', async (t) => {
+test('forceSync=no skips the sync but still writes; a slow sync is reported; every sync is timed', async (t) => {
   const dir = await tmpDir(t);
   const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 65536, snapCount: 100000, forceSync: false, fsyncWarningThresholdMs: 0, logger: quiet });
   let slow = 0;
+  const syncTimes: number[] = [];
   log.onSlowSync = () => slow++;
+  log.onSync = (ms) => syncTimes.push(ms);
   await new Promise<void>((resolve, reject) => log.append(createTxn(1, '/a'), resolve, reject));
   assert.equal(log.syncCount, 0);
+  assert.equal(syncTimes.length, 0, 'no sync, no fsynctime sample (FileTxnLog.commit without forceSync)');
   await log.close();
   const synced = new FileTxnLog({ logDir: dir + '/s', preAllocSizeBytes: 65536, snapCount: 100000, forceSync: true, fsyncWarningThresholdMs: -1, logger: quiet });
   fs.mkdirSync(dir + '/s');
   synced.onSlowSync = () => slow++;
+  synced.onSync = (ms) => syncTimes.push(ms);
   await new Promise<void>((resolve, reject) => synced.append(createTxn(1, '/a'), resolve, reject));
+  await new Promise<void>((resolve, reject) => synced.append(createTxn(2, '/b'), resolve, reject));
   await synced.close();
-  assert.equal(slow, 1, 'a sync above the threshold (-1 ms) is counted');
+  assert.equal(slow, 2, 'a sync above the threshold (-1 ms) is counted');
+  assert.equal(syncTimes.length, 2, 'one fsynctime sample per sync');
+  assert.ok(syncTimes.every((ms) => ms >= 0 && Number.isFinite(ms)));
   assert.ok(quiet.warnings.some((w) => w.includes('fsync-ing the write ahead log')));
   const files = listLogFiles(dir);
   assert.equal(files.length, 1);
