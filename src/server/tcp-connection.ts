@@ -25,6 +25,7 @@ import { hexSessionId } from './zookeeper-server';
 
 /** Stop reading from a client whose unsent replies exceed this. */
 const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** A turn's output buffer starts at most this large (it grows as needed). */
 const MAX_OUT_BYTES_HINT = 64 * 1024;
 
@@ -63,7 +64,10 @@ export class TcpConnection implements ClientConnection {
   /** Between the ConnectRequest and its answer: later frames wait, as NIOServerCnxn.disableRecv does. */
   private awaitingSession = false;
   private closing = false;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
+  /** A frame that has arrived only in part, in a buffer of its whole size, and how much of it is there. */
+  private partial: Buffer | null = null;
+  private partialFill = 0;
   /**
    * The frames (replies, events) of this event-loop turn, encoded back to back and written
    * with one socket.write at the end of the turn; null when nothing is waiting.
@@ -95,7 +99,40 @@ export class TcpConnection implements ClientConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let data = chunk;
+    if (this.partial !== null) {
+      // Fill the frame that arrived in part; only its own bytes are copied.
+      const p = this.partial;
+      const n = Math.min(p.length - this.partialFill, chunk.length);
+      chunk.copy(p, this.partialFill, 0, n);
+      this.partialFill += n;
+      if (this.partialFill < p.length) return;
+      this.partial = null;
+      this.buf = p;
+      data = chunk.subarray(n);
+      if (!this.readFrames()) return;
+    }
+    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
+    if (!this.readFrames()) return;
+    if (this.buf.length >= 4 && !this.awaitingSession && !this.closing) {
+      // The rest is the start of a frame whose length readFrames has checked: give it a buffer
+      // of its final size, so that the reads still to come are copied once, not concatenated
+      // with everything after them.
+      const p = Buffer.allocUnsafe(4 + this.buf.readInt32BE(0));
+      this.partialFill = this.buf.copy(p);
+      this.partial = p;
+      this.buf = EMPTY;
+    }
+    if (this.buf.length === 0) this.buf = EMPTY;
+    if (!this.paused && this.server.shouldThrottle()) {
+      this.paused = true;
+      this.socket.pause();
+      this.server.whenUnthrottled(() => this.maybeResume());
+    }
+  }
+
+  /** Reads the whole frames at the start of `buf`; false when the connection closed or turned into a four-letter word. */
+  private readFrames(): boolean {
     try {
       // Bounded: each pass consumes one whole frame or stops.
       while (!this.closing && !this.awaitingSession && this.buf.length >= 4) {
@@ -105,9 +142,9 @@ export class TcpConnection implements ClientConnection {
           if (word !== null) {
             // What follows the word is its argument (stmk's 8-byte mask) or ignored.
             const rest = this.buf.subarray(4);
-            this.buf = Buffer.alloc(0);
+            this.buf = EMPTY;
             this.runFourLetterWord(word, rest);
-            return;
+            return false;
           }
         }
         if (len < 0 || len > this.maxBufferBytes) {
@@ -116,7 +153,7 @@ export class TcpConnection implements ClientConnection {
             `Len error ${len}: closing connection (frame length outside 0..jute.maxbuffer)`,
           );
           this.close(`Len error ${len}`);
-          return;
+          return false;
         }
         if (this.buf.length < 4 + len) break;
         const frame = this.buf.subarray(4, 4 + len);
@@ -130,16 +167,11 @@ export class TcpConnection implements ClientConnection {
       if (e instanceof JuteError) {
         this.logger.warn({ client: `${this.remoteAddress}:${this.remotePort}`, err: e.message }, 'malformed request; closing connection');
         this.close(`malformed request: ${e.message}`);
-        return;
+        return false;
       }
       throw e;
     }
-    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
-    if (!this.paused && this.server.shouldThrottle()) {
-      this.paused = true;
-      this.socket.pause();
-      this.server.whenUnthrottled(() => this.maybeResume());
-    }
+    return true;
   }
 
   private maybeResume(): void {
