@@ -189,13 +189,25 @@ function applyReplayed(tree: DataTree, sessions: Map<bigint, number>, txn: Txn):
 }
 
 /**
+ * The store commits at most this often. Every LMDB commit syncs the disk; committing after each
+ * round of applied txns put a second device flush beside nearly every sync of the txn log (the
+ * one replies wait for) and cost the event loop lmdb-js's per-transaction work. The store only
+ * bounds how much log a restart replays, so it can trail the log by this much (see storage.md).
+ */
+const STORE_COMMIT_INTERVAL_MS = 100;
+
+/**
  * After restart, writes what the running server applies to the LMDB store: one transaction per
- * round of applied txns, never more than one in flight (what changes meanwhile waits in the
- * tree's dirty set, which is bounded by the tree itself).
+ * STORE_COMMIT_INTERVAL_MS at most, never more than one in flight (what changes meanwhile waits
+ * in the tree's dirty set, which is bounded by the tree itself, and a node changed many times
+ * in between is written once).
  */
 class SnapshotWriter {
   private sessionChanges = new Map<bigint, number | null>();
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the last commit started (performance.now()). */
+  private lastCommitAt = -Infinity;
   private inFlight: Promise<void> | null = null;
   private failure: Error | null = null;
   durableZxid: number;
@@ -224,15 +236,26 @@ class SnapshotWriter {
   schedule(): void {
     if (this.scheduled || this.inFlight !== null || this.failure !== null) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    const wait = this.lastCommitAt + STORE_COMMIT_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      setImmediate(this.scheduledFlush);
+    } else {
+      this.timer = setTimeout(this.scheduledFlush, wait);
+      this.timer.unref();
+    }
   }
+
+  private readonly scheduledFlush = (): void => {
+    if (!this.scheduled) return; // drain() flushed already
+    this.scheduled = false;
+    this.timer = null;
+    this.flush();
+  };
 
   private flush(): void {
     const dirty = this.tree.dirty!;
     if (dirty.size === 0 && this.sessionChanges.size === 0 && this.tree.lastProcessedZxid === this.durableZxid) return;
+    this.lastCommitAt = performance.now();
     this.tree.dirty = new Set();
     const sessions = this.sessionChanges;
     this.sessionChanges = new Map();
@@ -268,6 +291,9 @@ class SnapshotWriter {
 
   /** Writes whatever is still pending and waits for it. */
   async drain(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.scheduled = false;
     for (let i = 0; i < 1000 && this.failure === null; i++) {
       if (this.inFlight !== null) {
         await this.inFlight;

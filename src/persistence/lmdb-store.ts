@@ -42,28 +42,32 @@ export function nodeKey(path: string): string {
   return '#' + createHash('sha256').update(path, 'utf8').digest('hex');
 }
 
+/** The bytes of a node value around its path, ACL entries and data (format, lengths, StatPersisted, marker). */
+const NODE_FIXED_BYTES = 4 + 4 + 60 + 1 + 4 + 4;
+
 export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
-  const w = new JuteWriter(64 + path.length + (n.data === null ? 0 : n.data.length));
+  const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
+  const acls = openMarker ? [] : tree.aclOf(n);
+  // Sized for the whole value (plus a guess for ACL entries), so it is written once, not grown
+  // and copied; lmdb-js takes the view as it is.
+  const w = new JuteWriter(NODE_FIXED_BYTES + Buffer.byteLength(path, 'utf8') + (n.data === null ? 0 : n.data.length) + acls.length * 32);
   w.int(NODE_FORMAT);
   w.ustring(path);
-  R.StatPersisted.encode(w, {
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion,
-    aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
-    pzxid: n.pzxid,
-  });
-  const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
+  // StatPersisted, field by field.
+  w.long(n.czxid);
+  w.long(n.mzxid);
+  w.long(n.ctime);
+  w.long(n.mtime);
+  w.int(n.version);
+  w.int(n.cversion);
+  w.int(n.aversion);
+  w.bigLong(n.ephemeralOwner);
+  w.long(n.pzxid);
   w.boolean(openMarker);
-  const acls = openMarker ? [] : tree.aclOf(n);
   w.int(acls.length);
   for (const a of acls) R.ACL.encode(w, a);
   w.buffer(n.data);
-  return Buffer.from(w.finish());
+  return w.finish();
 }
 
 /**

@@ -68,16 +68,28 @@ export function encodeTxnEntry(txn: Txn): Buffer {
   return w.finish();
 }
 
+/**
+ * Appends a whole TxnRecord (checksum, length, entry, 0x42) to `w`. The txn is encoded once,
+ * in place: the 12-byte prefix is reserved, the entry written after it, and its checksum and
+ * length patched in.
+ */
+export function encodeTxnRecordInto(w: JuteWriter, txn: Txn): void {
+  const at = w.reserve(RECORD_PREFIX_BYTES);
+  const start = w.offset;
+  R.TxnHeader.encode(w, txn.hdr);
+  encodeTxnBody(w, txn.body);
+  const end = w.offset;
+  w.patchInt(at, 0);
+  w.patchInt(at + 4, adler32(w.view(start, end)));
+  w.patchInt(at + 8, end - start);
+  w.byte(END_OF_RECORD);
+}
+
 /** A whole TxnRecord (checksum, length, entry, 0x42), ready to be appended to a log file. */
 export function encodeTxnRecord(txn: Txn): Buffer {
-  const entry = encodeTxnEntry(txn);
-  const out = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + entry.length + 1);
-  out.writeUInt32BE(0, 0);
-  out.writeUInt32BE(adler32(entry), 4);
-  out.writeInt32BE(entry.length, 8);
-  entry.copy(out, RECORD_PREFIX_BYTES);
-  out[out.length - 1] = END_OF_RECORD;
-  return out;
+  const w = new JuteWriter(256);
+  encodeTxnRecordInto(w, txn);
+  return w.finish();
 }
 
 /** SerializeUtils.deserializeTxn for one entry; trailing bytes (a TxnDigest) are ignored. */

@@ -2,11 +2,17 @@
  * The durable txn log (Apache ZooKeeper's FileTxnLog plus the group commit of its
  * SyncRequestProcessor), as the server's LogStage. File format: txn-log-format.ts.
  *
- * Group commit: appends that arrive while a batch is being written and fdatasync'ed queue up
- * and become the next batch, so one sync covers every txn that arrived during the previous
- * one. A txn's `done` callback runs only after the sync that covers it, in append order, so a
- * reply never leaves before its txn is on disk. All file I/O is asynchronous (libuv's thread
- * pool); the event loop never waits for the disk.
+ * Group commit: appends that arrive while a batch is being written and synced queue up and
+ * become the next batch, so one sync covers every txn that arrived during the previous one. A
+ * txn's `done` callback runs only after the sync that covers it, in append order, so a reply
+ * never leaves before its txn is on disk. All file I/O is asynchronous (libuv's thread pool);
+ * the event loop never waits for the disk.
+ *
+ * One thread-pool job per batch: each txn is encoded once, at append, straight into the buffer
+ * the next batch is written from, and with forceSync the file is opened O_DSYNC, so the single
+ * positional write of a batch returns only once its data (and the block allocation and file
+ * size it needs) is on the device: fdatasync's guarantee, without a second round trip through
+ * the thread pool.
  *
  * Files are preallocated in preAllocSize steps by extending them (ftruncate), which is what
  * ZooKeeper's FilePadding does: the tail reads as zeros and a record of length 0 marks the end.
@@ -20,14 +26,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { LogStage, Logger } from '../server/zookeeper-server';
+import { JuteWriter } from '../jute/codec';
 import type { Txn } from '../tree/txn';
-import { encodeFileHeader, encodeTxnRecord, LOG_FILE_PREFIX, makeFileName, TXNLOG_MAGIC, zxidFromName } from './txn-log-format';
+import { encodeFileHeader, encodeTxnRecordInto, LOG_FILE_PREFIX, makeFileName, TXNLOG_MAGIC, zxidFromName } from './txn-log-format';
 
 function writeAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
   return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (e, n) => (e === null ? resolve(n) : reject(e))));
 }
-const fdatasyncAsync = promisify(fs.fdatasync);
 const fsyncAsync = promisify(fs.fsync);
+const fdatasyncAsync = promisify(fs.fdatasync);
 const ftruncateAsync = promisify(fs.ftruncate);
 const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
@@ -46,6 +53,14 @@ const PAD_MARGIN_BYTES = 4096;
 /** Bounds on one batch, so a burst during a slow sync does not become one giant write. */
 const MAX_BATCH_TXNS = 10_000;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** Initial size of the buffer appends are encoded into (it grows as needed). */
+const APPEND_BUFFER_BYTES = 16 * 1024;
+/**
+ * With forceSync, every write is durable when it returns (see the header). Where the platform
+ * has no O_DSYNC (Windows), each batch is followed by an fdatasync instead.
+ */
+const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+const SYNCED_WRITE_FLAGS = O_DSYNC === undefined ? 'wx' : fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_DSYNC;
 
 export interface TxnLogOptions {
   /** The directory holding log.* files (<dataLogDir>/version-2). */
@@ -60,7 +75,8 @@ export interface TxnLogOptions {
 }
 
 interface Pending {
-  record: Buffer;
+  /** Where this txn's record ends in the append buffer (`FileTxnLog.records`). */
+  end: number;
   zxid: number;
   done: () => void;
   failed: (e: Error) => void;
@@ -105,6 +121,8 @@ export function listLogFiles(dir: string): { name: string; zxid: number }[] {
 
 export class FileTxnLog implements LogStage {
   private pending: Pending[] = [];
+  /** The records of `pending`, back to back: a batch is written from here as it is. */
+  private records = new JuteWriter(APPEND_BUFFER_BYTES);
   private writing = false;
   private scheduled = false;
   private current: OpenFile | null = null;
@@ -148,7 +166,8 @@ export class FileTxnLog implements LogStage {
       return;
     }
     // Encode now: the txn must be logged as it was when it was prepared.
-    this.pending.push({ record: encodeTxnRecord(txn), zxid: txn.hdr.zxid, done, failed });
+    encodeTxnRecordInto(this.records, txn);
+    this.pending.push({ end: this.records.offset, zxid: txn.hdr.zxid, done, failed });
     this.schedule();
   }
 
@@ -170,15 +189,12 @@ export class FileTxnLog implements LogStage {
         if (this.current !== null && (this.rollRequested || this.txnsInFile >= this.rollAfterTxns)) await this.rollLog();
         let take = Math.min(this.pending.length, MAX_BATCH_TXNS, this.rollAfterTxns - this.txnsInFile);
         if (take < 1) take = 1;
-        let bytes = 0;
-        let n = 0;
-        while (n < take && (n === 0 || bytes + this.pending[n]!.record.length <= MAX_BATCH_BYTES)) {
-          bytes += this.pending[n]!.record.length;
-          n++;
-        }
+        let n = 1;
+        while (n < take && this.pending[n]!.end <= MAX_BATCH_BYTES) n++;
         const batch = this.pending.splice(0, n);
+        const bytes = this.takeRecords(batch[n - 1]!.end);
         try {
-          await this.writeAndSync(batch, bytes);
+          await this.writeAndSync(bytes, batch[0]!.zxid);
         } catch (e) {
           if (!isOutOfSpace(e) || this.closed) {
             this.fail(e as Error, batch);
@@ -188,7 +204,7 @@ export class FileTxnLog implements LogStage {
           // the same batch can be written again over whatever part reached the disk. Stall
           // (later appends queue behind it, bounded by the pipeline's outstanding limit) and
           // retry until space returns, instead of exiting as Apache ZooKeeper does.
-          this.pending.unshift(...batch);
+          this.putBack(batch, bytes);
           this.stalledSinceMs ??= Date.now();
           this.opts.logger.error(
             { err: (e as Error).message, file: this.current?.name, waitingTxns: this.pending.length, retryMs: DISK_FULL_RETRY_MS },
@@ -212,10 +228,37 @@ export class FileTxnLog implements LogStage {
     }
   }
 
-  private async writeAndSync(batch: Pending[], bytes: number): Promise<void> {
-    if (this.current === null) await this.openFile(batch[0]!.zxid);
+  /**
+   * Hands over the first `end` bytes of the append buffer (the records of the batch just taken
+   * from `pending`) and starts a new buffer for later appends, carrying over the records that
+   * stay pending.
+   */
+  private takeRecords(end: number): Buffer {
+    const old = this.records;
+    const rest = old.offset - end;
+    // As large as this batch, so that a load like the current one fills it without regrowing.
+    this.records = new JuteWriter(Math.max(APPEND_BUFFER_BYTES, end, rest * 2));
+    if (rest > 0) {
+      this.records.raw(old.view(end, old.offset));
+      for (const p of this.pending) p.end -= end;
+    }
+    return old.view(0, end);
+  }
+
+  /** Undoes takeRecords: the batch and its bytes go back in front of whatever was appended since. */
+  private putBack(batch: Pending[], bytes: Buffer): void {
+    const later = this.records;
+    this.records = new JuteWriter(Math.max(APPEND_BUFFER_BYTES, (bytes.length + later.offset) * 2));
+    this.records.raw(bytes);
+    this.records.raw(later.view(0, later.offset));
+    for (const p of this.pending) p.end += bytes.length;
+    // The batch's own ends count from the start of `bytes`, which is the start again.
+    this.pending.unshift(...batch);
+  }
+
+  private async writeAndSync(buf: Buffer, firstZxid: number): Promise<void> {
+    if (this.current === null) await this.openFile(firstZxid);
     const f = this.current!;
-    const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record), bytes);
     const end = f.position + buf.length;
     // ZooKeeper pads before each record; padding for the batch's start and then for its end
     // gives the same sizes for small batches and never lets a large one outgrow the padding.
@@ -225,16 +268,17 @@ export class FileTxnLog implements LogStage {
       await ftruncateAsync(f.fd, size);
       f.allocatedBytes = size;
     }
+    const start = performance.now();
     let written = 0;
-    // Regular files rarely write short, but a short write must not lose the rest.
+    // Regular files rarely write short, but a short write must not lose the rest. With
+    // forceSync the file is O_DSYNC: each write returns once it is durable (the sync).
     while (written < buf.length) {
       written += await writeAsync(f.fd, buf, written, buf.length - written, f.position + written);
     }
     f.position = end;
     if (f.allocatedBytes < end) f.allocatedBytes = end;
     if (!this.opts.forceSync) return;
-    const start = performance.now();
-    await fdatasyncAsync(f.fd);
+    if (O_DSYNC === undefined) await fdatasyncAsync(f.fd);
     if (f.dirSyncNeeded) {
       await syncDirectory(this.opts.logDir);
       f.dirSyncNeeded = false;
@@ -258,8 +302,8 @@ export class FileTxnLog implements LogStage {
     const name = makeFileName(LOG_FILE_PREFIX, firstZxid);
     const file = path.join(this.opts.logDir, name);
     this.opts.logger.info({ file }, `Creating new log file: ${name}`);
-    // 'wx': a file of that name already existing means two writers or a recovery bug.
-    const fd = await openAsync(file, 'wx');
+    // Exclusive ('wx'): a file of that name already existing means two writers or a recovery bug.
+    const fd = await openAsync(file, this.opts.forceSync ? SYNCED_WRITE_FLAGS : 'wx');
     const header = encodeFileHeader(TXNLOG_MAGIC, 0);
     await writeAsync(fd, header, 0, header.length, 0);
     this.current = { fd, name, position: header.length, allocatedBytes: header.length, dirSyncNeeded: true };

@@ -143,6 +143,12 @@ test('disk full: writes stall with a clear error, nothing unacknowledged is answ
   const dataDir = path.join(small, 'data');
   fs.writeFileSync(d.cfgPath, fs.readFileSync(d.cfgPath, 'utf8').replace(/^dataDir=.*$/m, `dataDir=${dataDir}`));
   const server = await startServer(t, d);
+  // If this test times out, say where it was and what the server said (a timeout alone tells nothing).
+  let phase = 'filling the disk';
+  let finished = false;
+  t.after(() => {
+    if (!finished) console.log(`# disk-full test ended while ${phase}; server output:\n${server.output().slice(-6000)}`);
+  });
   const zk = await Zk.connect(d.port);
   t.after(() => zk.close());
   const acked: string[] = [];
@@ -166,21 +172,27 @@ test('disk full: writes stall with a clear error, nothing unacknowledged is answ
   assert.ok(alive, `the server exited on a full disk:\n${server.output().slice(-2000)}`);
   // Space returns: the stalled create is answered and new writes are served.
   fs.rmSync(ballast);
+  phase = 'waiting for the stalled create after the ballast was removed';
   await Promise.race([stalled.done, sleep(15_000).then(() => Promise.reject(new Error('the stalled create was not answered after space returned')))]);
   acked.push(`/n${stalled.i}`);
   assert.match(server.output(), /space is back|writes resumed/i);
+  phase = 'creating after the stall';
   for (let i = stalled.i + 1; i < stalled.i + 6; i++) {
     await create(i);
     acked.push(`/n${i}`);
   }
   zk.close();
   // Everything acknowledged is there, whole, after a restart.
+  phase = 'stopping the server';
   await server.stop();
+  phase = 'restarting the server';
   const again = await startServer(t, d);
   const check = await Zk.connect(d.port);
   t.after(() => check.close());
   for (const p of acked) assert.deepEqual(await check.get(p), value(Number(p.slice(2))), `${p} lost or torn`);
   console.log(`# disk full after ${acked.length - 6} acknowledged creates of 8000 bytes; resumed after the ballast was removed`);
   check.close();
+  phase = 'stopping the restarted server';
   await again.stop();
+  finished = true;
 });

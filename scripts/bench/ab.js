@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Before/after comparison of zookeeper-ts builds, ours only (no reference server): the way the
+// hot-path figures in docs/performance.md were measured. Freeze each build first
+// (scripts/bench/freeze.sh DIR [REV]) and build this checkout (npx tsc -p tsconfig.json): the
+// helpers come from dist/scripts/bench.
+//
+//   node scripts/bench/ab.js load BUILD[@ENV=V;ENV=V] BUILD ...
+//       every build up on a fresh data dir; each point runs against each build in turn (the order
+//       alternates per repetition); prints ops/s, p50/p99 and the server's CPU per reply
+//       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter)
+//       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)
+//   node scripts/bench/ab.js mem BUILD ...
+//       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS and
+//       live heap (heapUsed + external after a forced full GC, through the inspector)
+//       env: N (200000)  REPS (2)  RESTART=1 also times a restart and measures again
+//
+// BUILD@ENV=V sets environment variables for that build's server process only, e.g. to compare
+// settings of one build. Results go to stdout; this script writes no files.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '../..');
+const B = path.join(repo, 'dist/scripts/bench');
+const { oursServer, freePort, nodeCount, rssBytes, fourLetter } = require(path.join(B, 'servers.js'));
+const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
+const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
+const runSh = path.join(process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared'), 'bench/run.sh');
+
+const mode = process.argv[2];
+const specs = process.argv.slice(3);
+const REPS = Number(process.env.REPS ?? 2);
+if ((mode !== 'load' && mode !== 'mem') || specs.length === 0) {
+  process.stderr.write('usage: node scripts/bench/ab.js load|mem BUILD[@ENV=V;..] ... (see the header)\n');
+  process.exit(2);
+}
+
+const mib = (b) => +(b / 2 ** 20).toFixed(1);
+
+function cpuTicks(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
+}
+
+async function sentCount(port) {
+  const m = /^Sent: (\d+)$/m.exec(await fourLetter(port, 'srvr'));
+  return m === null ? NaN : Number(m[1]);
+}
+
+/** Starts a server for BUILD[@ENV=V;..], with those variables set for its process only. */
+async function startBuild(spec, nodeArgs) {
+  const [root, envs] = spec.split('@');
+  const saved = { ...process.env };
+  for (const kv of (envs ?? '').split(';').filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    process.env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-ab-'));
+  const s = oursServer({ repoRoot: path.resolve(root), dir, port: await freePort(), nodeArgs });
+  try {
+    await s.start();
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  return { spec, s, dir };
+}
+
+async function stopBuild(b) {
+  await b.s.stop();
+  fs.rmSync(b.dir, { recursive: true, force: true });
+}
+
+async function liveHeap(pid, inspectPort) {
+  process.kill(pid, 'SIGUSR1');
+  const r = await run(process.execPath, ['--experimental-websocket', '--no-warnings', path.join(B, 'inspector-heap.js'), `127.0.0.1:${inspectPort}`], {
+    timeoutMs: 120_000,
+  });
+  const m = JSON.parse(r.stdout.trim());
+  return { heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), liveMiB: mib(m.heapUsed + m.external), live: m.heapUsed + m.external };
+}
+
+async function memory(spec, n) {
+  const inspectPort = await freePort();
+  const b = await startBuild(spec, [`--inspect-port=127.0.0.1:${inspectPort}`]);
+  try {
+    await sleep(500);
+    const rss0 = rssBytes(b.s.pid());
+    const classes = await buildFiller(path.join(repo, 'scripts/bench/Filler.java'));
+    const f = await runFiller(classes, { connect: b.s.connectString, root: '/fill', nodes: n, parents: 1000, valueBytes: 128, clients: 4, outstanding: 250 });
+    await sleep(1500);
+    const rss1 = rssBytes(b.s.pid());
+    const h = await liveHeap(b.s.pid(), inspectPort);
+    const out = { build: spec, fillPerS: Math.round(f.opsPerSec), rssMiB: mib(rss1), rssPerZnode: Math.round((rss1 - rss0) / n), ...h, livePerZnode: Math.round(h.live / n) };
+    delete out.live;
+    await b.s.stop();
+    if (process.env.RESTART) {
+      const t0 = await b.s.start();
+      for (;;) {
+        const c = await nodeCount(b.s.port);
+        if (c !== null && c >= n) break;
+        await sleep(20);
+      }
+      out.restartMs = Math.round(performance.now() - t0);
+      await sleep(1000);
+      out.restartRssMiB = mib(rssBytes(b.s.pid()));
+      out.restartLiveMiB = (await liveHeap(b.s.pid(), inspectPort)).liveMiB;
+    }
+    return out;
+  } finally {
+    await stopBuild(b);
+  }
+}
+
+function parsePoint(s) {
+  const [op, bytes, conc] = s.split(':');
+  const [clients, outstanding] = conc.split('x').map(Number);
+  return { op, valueBytes: Number(bytes), clients, outstanding };
+}
+
+async function main() {
+  if (mode === 'mem') {
+    const n = Number(process.env.N ?? 200_000);
+    for (let r = 0; r < REPS; r++) for (const spec of r % 2 ? [...specs].reverse() : specs) console.log(JSON.stringify(await memory(spec, n)));
+    return;
+  }
+  const secs = Number(process.env.SECS ?? 5);
+  const points = (process.env.POINTS ?? 'set:128:1x1').split(',').map(parsePoint);
+  const builds = [];
+  try {
+    for (const spec of specs) builds.push(await startBuild(spec, []));
+    // Warm-up, not recorded (JIT).
+    for (const b of builds) await runZkBench(runSh, b.s.connectString, { op: 'create', valueBytes: 128, clients: 4, outstanding: 8 }, 2);
+    const all = new Map();
+    for (let r = 0; r < REPS; r++)
+      for (const p of points)
+        for (const b of r % 2 ? [...builds].reverse() : builds) {
+          const pid = b.s.pid();
+          const c0 = cpuTicks(pid);
+          const s0 = await sentCount(b.s.port);
+          const x = await runZkBench(runSh, b.s.connectString, p, secs);
+          const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / ((await sentCount(b.s.port)) - s0);
+          const key = `${p.op} ${p.valueBytes} B ${p.clients}x${p.outstanding}`;
+          console.log(`${key} ${b.spec}: ${Math.round(x.opsPerSec)} ops/s, p50 ${x.p50Us} µs, p99 ${x.p99Us} µs, CPU ${cpuUs.toFixed(1)} µs/reply (load ${os.loadavg()[0].toFixed(1)})`);
+          if (!all.has(key)) all.set(key, new Map());
+          const per = all.get(key);
+          if (!per.has(b.spec)) per.set(b.spec, []);
+          per.get(b.spec).push({ ...x, cpuUs });
+        }
+    console.log('\nsummary (one value per repetition):');
+    for (const [key, per] of all) {
+      for (const [spec, xs] of per) {
+        const f = (g) => xs.map(g).join(' / ');
+        console.log(`${key} ${spec}: ops/s ${f((x) => Math.round(x.opsPerSec))}; p50 µs ${f((x) => x.p50Us)}; CPU µs/reply ${f((x) => x.cpuUs.toFixed(1))}`);
+      }
+    }
+  } finally {
+    for (const b of builds) await stopBuild(b);
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => runCleanups());
