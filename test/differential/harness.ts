@@ -21,7 +21,6 @@
  * DIFF_TRACE=1 prints every step as it is sent, with a timestamp, on both servers.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -34,7 +33,8 @@ import type { AclValue, StatValue } from '../../src/jute/records';
 import type { RecordType } from '../../src/jute/schema';
 import { OpCode, Xid } from '../../src/protocol/constants';
 import { codeName } from '../../src/protocol/keeper-error';
-import { fourLetter, freePort, HOST, REF_JAR, refAvailable, repoRoot, requireRef } from '../helpers/servers';
+import { spawnTracked, waitForSrvr, type Tracked } from '../helpers/child';
+import { freePort, HOST, REF_JAR, refAvailable, repoRoot, requireRef } from '../helpers/servers';
 import { RawClient, type HandshakeOptions, type LogEntry, type ReplyEntry } from '../helpers/raw-client';
 
 // ---- launching the two servers --------------------------------------------------------------
@@ -73,20 +73,6 @@ const REF_JARS = [
   'netty-transport-native-unix-common',
 ];
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-// Every process started here is killed when the test process exits, even after a crash.
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
-});
-
 function baseCfg(dir: string, port: number, spec: ServerSpec): string {
   const cfg: Record<string, string> = {
     tickTime: '2000',
@@ -114,10 +100,12 @@ async function launch(kind: 'ref' | 'ours', spec: ServerSpec): Promise<Launched>
   const port = await freePort();
   const cfgPath = path.join(dir, 'zoo.cfg');
   await fsp.writeFile(cfgPath, baseCfg(dir, port, spec));
-  let child: ChildProcess;
+  // A server must never keep a test process alive (a leaked one would hold node's test runner
+  // until its timeout): unref, and the exit hook of spawnTracked kills whatever is left.
+  let p: Tracked;
   if (kind === 'ref') {
     const cp = ['/etc/zookeeper/conf', ...REF_JARS.map((j) => `/usr/share/java/${j}.jar`)].join(':');
-    child = spawn(
+    p = spawnTracked(
       'java',
       [
         '-Xmx256m',
@@ -131,67 +119,32 @@ async function launch(kind: 'ref' | 'ours', spec: ServerSpec): Promise<Launched>
         'org.apache.zookeeper.server.quorum.QuorumPeerMain',
         cfgPath,
       ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: dir, keepChars: 20_000, unref: true },
     );
   } else {
     const main = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
     if (!fs.existsSync(main)) throw new Error(`our server is not built: ${main} is missing (run npx tsc -p tsconfig.json)`);
-    child = spawn(process.execPath, [main, 'start-foreground', cfgPath], {
+    p = spawnTracked(process.execPath, [main, 'start-foreground', cfgPath], {
       cwd: dir,
-      env: { ...process.env, JVMFLAGS: propFlags(spec).join(' ') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { JVMFLAGS: propFlags(spec).join(' ') },
+      keepChars: 20_000,
+      unref: true,
     });
   }
-  liveChildren.add(child);
-  // A server must never keep a test process alive (a leaked one would hold node's test runner
-  // until its timeout); the exit hook above kills whatever is left when the process exits.
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString('utf8')).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const alive = () => child.exitCode === null && child.signalCode === null;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (alive()) {
-      child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) {
-        child.kill('SIGKILL');
-        await Promise.race([exited, sleep(2000)]);
-      }
-    }
-    liveChildren.delete(child);
+    await p.stop();
     await fsp.rm(dir, { recursive: true, force: true });
   };
-  // Bounded wait for `srvr` to answer.
-  const deadline = Date.now() + 30_000;
-  let last = '';
-  for (;;) {
-    if (!alive()) {
-      await stop();
-      throw new Error(`${kind} server exited during start:\n${out.slice(-4000)}`);
-    }
-    try {
-      const a = await fourLetter(port, 'srvr', 2000);
-      if (a.includes('Mode:')) break;
-      last = a.slice(0, 200);
-    } catch (e) {
-      last = String(e);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${kind} server did not answer srvr within 30 s (last: ${last}):\n${out.slice(-4000)}`);
-    }
-    await sleep(50);
+  try {
+    await waitForSrvr(p, port, 30_000);
+  } catch (e) {
+    await stop();
+    throw new Error(`${kind} server: ${(e as Error).message}`);
   }
-  return { kind, port, dir, alive, output: () => out, stop };
+  return { kind, port, dir, alive: p.alive, output: p.output, stop };
 }
 
 /**

@@ -2,12 +2,14 @@
 // server: zkCli.sh (Java), cli_mt (C), kazoo (Python) and node-zookeeper-client (JavaScript).
 // Each entry says what it needs, which server options it wants, and how to get its transcript.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import test, { type TestContext } from 'node:test';
 import { CLI_MT, cliMtAvailable, readCliMtSession, runCliMt } from './cli-mt.js';
-import { repoRoot, runCommand, withServer, type ServerKind, type StartOptions } from './servers.js';
+import { repoRoot, requireRef, runCommand, withServer, type ServerKind, type StartOptions } from './servers.js';
 import { readSession, runZkCli, ZKCLI, zkCliAvailable, ZKCLI_SESSION, ZKCLI_SESSION_EXTENDED } from './zkcli.js';
 import { runNodeClient } from '../clients/node-client.js';
 
@@ -162,4 +164,48 @@ export function saveTranscripts(name: string, ref: string[], ours: string[]): [s
   fs.writeFileSync(refPath, ref.join('\n') + '\n');
   fs.writeFileSync(oursPath, ours.join('\n') + '\n');
   return [refPath, oursPath];
+}
+
+/** Like requireRef, for the client programs themselves: they are part of the reference too. */
+function requireClient(t: TestContext, spec: ClientSpec): boolean {
+  const missing = spec.missing();
+  if (missing === null) return true;
+  if (process.env['CI'] === 'true') throw new Error(`${spec.name}: ${missing}`);
+  console.log(`# skipping ${spec.name}: ${missing}`);
+  t.skip(missing);
+  return false;
+}
+
+function take(t: TestContext, kind: ServerKind, spec: ClientSpec): Promise<string[]> {
+  // withServer stops the server when the client finishes; the after hook covers a test that is
+  // cancelled (for instance by its timeout) while the client is still running.
+  return transcriptOn(kind, spec, (stop) => t.after(stop));
+}
+
+/**
+ * One test per client: the reference's transcript must be sane (transcriptProblems), and ours
+ * must equal it line by line. A failed comparison writes both transcripts (saveTranscripts).
+ */
+export function defineTranscriptTests(specs: readonly ClientSpec[]): void {
+  for (const spec of specs) {
+    test(`${spec.name}: our server gives the same transcript as Apache ZooKeeper`, { timeout: 300_000 }, async (t) => {
+      if (!requireRef(t) || !requireClient(t, spec)) return;
+
+      let ref: string[] = [];
+      await t.test('reference transcript is sane', async (t2) => {
+        ref = await take(t2, 'ref', spec);
+        const problems = transcriptProblems(spec, ref);
+        assert.deepEqual(problems, [], `${spec.name} against Apache ZooKeeper:\n${problems.join('\n')}\n---\n${ref.join('\n')}`);
+      });
+
+      await t.test('our transcript equals the reference', async (t2) => {
+        assert.ok(ref.length > 0, 'no reference transcript to compare with');
+        const ours = await take(t2, 'ours', spec);
+        if (JSON.stringify(ours) !== JSON.stringify(ref)) {
+          const [refPath, oursPath] = saveTranscripts(spec.name, ref, ours);
+          assert.fail(`${spec.name}: transcripts differ\n${describeDifference(ref, ours)}\nfull transcripts: diff ${refPath} ${oursPath}`);
+        }
+      });
+    });
+  }
 }

@@ -3,7 +3,7 @@
 // Every server listens on 127.0.0.1 only, on a port that was free a moment before, and is
 // stopped when the test process exits even if a test forgot to (or crashed before) stopping it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -50,7 +50,10 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-export const HOST = '127.0.0.1';
+import { spawnTracked, waitForSrvr } from './child.js';
+import { freePort, fourLetter, fourLetterAt, HOST } from './net.js';
+
+export { freePort, fourLetter, fourLetterAt, HOST };
 export const REF_JAR = '/usr/share/java/zookeeper.jar';
 
 /** The directory holding package.json, found by walking up from this compiled file. */
@@ -96,7 +99,6 @@ function isAlive(pid: number): boolean {
   return trySignal(pid, 0);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function refAvailable(): boolean {
   return fs.existsSync(REF_JAR) && fs.existsSync(refScript);
@@ -115,22 +117,6 @@ export function requireRef(t: TestContext): boolean {
   return false;
 }
 
-/** A TCP port on 127.0.0.1 that was free when this returned. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('could not read the bound address'));
-      });
-    });
-  });
-}
-
 /** True when 127.0.0.1:port can be bound right now. */
 export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -138,28 +124,6 @@ export async function portIsFree(port: number): Promise<boolean> {
     srv.unref();
     srv.once('error', () => resolve(false));
     srv.listen(port, HOST, () => srv.close(() => resolve(true)));
-  });
-}
-
-/** Sends a four-letter word to 127.0.0.1:port and returns everything the server answered. */
-export async function fourLetter(port: number, word: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect({ host: HOST, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`four-letter word ${word} to ${HOST}:${port} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on('connect', () => sock.write(word));
-    sock.on('data', (d: Buffer) => chunks.push(d));
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
   });
 }
 
@@ -287,28 +251,8 @@ export async function startRef(opts: StartOptions = {}): Promise<ServerHandle> {
   return { kind: 'ref', host: HOST, port, connectString: `${HOST}:${port}`, dir, stop };
 }
 
-/** Waits until a TCP connect to the port works and `srvr` answers like a ZooKeeper server. */
-async function waitForSrvr(port: number, deadline: number, child: ChildProcess): Promise<void> {
-  let last = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited early (code ${child.exitCode}, signal ${child.signalCode})`);
-    }
-    try {
-      const answer = await fourLetter(port, 'srvr', 2000);
-      if (answer.startsWith('Zookeeper version') || answer.includes('Mode:')) return;
-      last = `srvr answered: ${JSON.stringify(answer.slice(0, 200))}`;
-    } catch (err) {
-      last = String(err);
-    }
-    await sleep(100);
-  }
-  throw new Error(`server did not answer srvr in time (last: ${last})`);
-}
-
 /** Starts our server (dist/src/cli/main.js start-foreground) with a generated zoo.cfg. */
 export async function startOurs(opts: StartOptions = {}): Promise<ServerHandle> {
-  installExitHook();
   const main = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`our server is not built: ${main} is missing (run npx tsc -p tsconfig.json)`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'zkts-ours-'));
@@ -327,44 +271,20 @@ export async function startOurs(opts: StartOptions = {}): Promise<ServerHandle> 
   await fsp.mkdir(path.join(dir, 'data'), { recursive: true });
   const cfgPath = path.join(dir, 'zoo.cfg');
   await fsp.writeFile(cfgPath, cfg.join('\n') + '\n');
-  const child = spawn(process.execPath, [main, 'start-foreground', cfgPath], {
-    cwd: dir,
-    env: { ...process.env, ...(opts.env ?? {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pid = child.pid;
-  if (pid !== undefined) pidsToKill.add(pid);
-  // Keep only the last part of the output: enough to explain a failed start, bounded in memory.
-  let output = '';
-  const keep = (d: Buffer) => {
-    output = (output + d.toString('utf8')).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', (err) => keep(Buffer.from(`spawn error: ${String(err)}\n`)));
-
+  // Only the last part of the output is kept: enough to explain a failed start.
+  const p = spawnTracked(process.execPath, [main, 'start-foreground', cfgPath], { cwd: dir, env: opts.env, keepChars: 20_000 });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) {
-        child.kill('SIGKILL');
-        await Promise.race([exited, sleep(2000)]);
-      }
-    }
-    if (pid !== undefined) pidsToKill.delete(pid);
+    await p.stop();
     await fsp.rm(dir, { recursive: true, force: true });
   };
-
   try {
-    await waitForSrvr(port, Date.now() + 15_000, child);
+    await waitForSrvr(p, port, 15_000);
   } catch (err) {
     await stop();
-    throw new Error(`our server failed to start on ${HOST}:${port}: ${(err as Error).message}\n--- output tail ---\n${tail(output)}`);
+    throw new Error(`our server failed to start on ${HOST}:${port}: ${(err as Error).message}`);
   }
   return { kind: 'ours', host: HOST, port, connectString: `${HOST}:${port}`, dir, stop };
 }

@@ -13,7 +13,8 @@ import * as R from '../../src/jute/records';
 import { Err, OpCode } from '../../src/protocol/constants';
 import { RawClient } from '../helpers/raw-client';
 import { requireRef, startRef } from '../helpers/servers';
-import { fourLetterAt, startOurServer, tryConnect } from './harness';
+import { fourLetterAt } from '../helpers/net';
+import { startOurServer, tryConnect } from './harness';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 

@@ -17,11 +17,10 @@ import type { TestContext } from 'node:test';
 import * as R from '../../src/jute/records';
 import { OpCode } from '../../src/protocol/constants';
 import { RawClient } from '../helpers/raw-client';
+import { sleep, spawnTracked } from '../helpers/child';
 import { fourLetter, freePort, HOST, REF_JAR, requireRef } from '../helpers/servers';
 
 export { fourLetter, freePort, HOST, requireRef };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Jars the Debian reference needs to run its Jetty AdminServer. */
 const REF_ADMIN_JARS = [
@@ -70,38 +69,20 @@ export async function startRefAdmin(extraCfg: Record<string, string> = {}): Prom
     ...Object.entries(extraCfg).map(([k, v]) => `${k}=${v}`),
   ];
   await fsp.writeFile(path.join(dir, 'zoo.cfg'), cfg.join('\n') + '\n');
-  const out = fs.openSync(path.join(dir, 'out.log'), 'w');
-  const child = spawn(
+  const p = spawnTracked(
     'java',
     ['-Xmx256m', '-cp', ['/etc/zookeeper/conf', ...REF_ADMIN_JARS].join(':'), '-Dzookeeper.root.logger=WARN,CONSOLE',
       'org.apache.zookeeper.server.quorum.QuorumPeerMain', path.join(dir, 'zoo.cfg')],
-    { cwd: dir, stdio: ['ignore', out, out] },
+    { cwd: dir, logFile: path.join(dir, 'out.log') },
   );
-  fs.closeSync(out);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const kill = () => {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', kill);
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) {
-        kill();
-        await exited;
-      }
-    }
-    process.off('exit', kill);
+    await p.stop();
     await fsp.rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) {
-      const log = fs.readFileSync(path.join(dir, 'out.log'), 'utf8');
+    if (!p.alive()) {
+      const log = p.output();
       await stop();
       throw new Error(`reference exited early:\n${log.slice(-3000)}`);
     }
@@ -218,48 +199,26 @@ export async function startOursRaw(lines: string[], env: Record<string, string> 
   if (!lines.some((l) => l.startsWith('clientPort='))) all.push(`clientPort=${port}`, `clientPortAddress=${HOST}`);
   const cfgPath = path.join(dir, 'zoo.cfg');
   await fsp.writeFile(cfgPath, all.join('\n') + '\n');
-  const child = spawn(process.execPath, [main, 'start-foreground', cfgPath], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString('utf8')).slice(-50_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const kill = () => {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', kill);
+  const p = spawnTracked(process.execPath, [main, 'start-foreground', cfgPath], { cwd: dir, env, keepChars: 50_000 });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]))) {
-        kill();
-        await exited;
-      }
-    }
-    process.off('exit', kill);
+    await p.stop();
     await fsp.rm(dir, { recursive: true, force: true });
   };
   if (waitForPort) {
     const up = await eventually(async () => {
-      if (child.exitCode !== null) return true;
+      if (!p.alive()) return true;
       try {
         return (await fourLetter(port, 'srvr', 1000)).includes('Mode:');
       } catch {
         return false;
       }
     }, 15_000);
-    if (!up || child.exitCode !== null) {
+    if (!up || !p.alive()) {
       await stop();
-      throw new Error(`our server did not start:\n${out.slice(-3000)}`);
+      throw new Error(`our server did not start:\n${p.output().slice(-3000)}`);
     }
   }
-  return { port, dir, cfgPath, output: () => out, exited, stop };
+  return { port, dir, cfgPath, output: p.output, exited: p.exited.then((e) => e.code), stop };
 }
 
 export interface ExitResult {

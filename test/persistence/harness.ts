@@ -4,7 +4,6 @@
 // is killed when the test process exits, even if a test forgot to stop it.
 
 import zookeeper, { type ACL as AclType, type Client, type Exception } from 'node-zookeeper-client';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -13,7 +12,8 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { JuteReader, JuteWriter } from '../../src/jute/codec';
 import * as R from '../../src/jute/records';
-import { fourLetter, freePort, HOST, repoRoot, runCommand, type RunResult } from '../helpers/servers';
+import { spawnTracked, waitForSrvr, type Tracked } from '../helpers/child';
+import { freePort, HOST, repoRoot, runCommand, type RunResult } from '../helpers/servers';
 
 export const MAIN_JS = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 export const ZK_CLASSPATH = [
@@ -34,16 +34,6 @@ export const ZK_CLASSPATH = [
   .map((j) => `/usr/share/java/${j}.jar`)
   .join(':');
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -75,72 +65,25 @@ export async function makeDataDir(t: TestContext, extraCfg: Record<string, strin
   return { dir, dataDir, cfgPath, port };
 }
 
-export interface Proc {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGKILL: no chance to flush anything. */
-  kill(): Promise<void>;
-  /** SIGTERM and wait for a clean exit. */
-  stop(): Promise<void>;
-}
+/** A server or CLI process of a test (test/helpers/child.ts): output tail, kill (SIGKILL), stop (SIGTERM). */
+export type Proc = Tracked;
 
-/** Spawns `node main.js args...`, keeping the tail of its output. */
+/** Spawns `node main.js args...`, keeping the tail of its output; stop() waits up to 10 s for a clean exit. */
 export function spawnOurs(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  live.add(child);
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString('utf8')).slice(-200_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  const waitExit = async (ms: number): Promise<boolean> => Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
-  return {
-    child,
-    output: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        if (!(await waitExit(10_000))) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-    },
-  };
+  return spawnTracked(process.execPath, [MAIN_JS, ...args], { env, graceMs: 10_000 });
 }
 
 /** Starts our server on `d` and waits until it answers `srvr`; fails with its output if it exits. */
 export async function startServer(t: TestContext, d: DataDir, timeoutMs = 20_000): Promise<Proc> {
   const p = spawnOurs(['start-foreground', d.cfgPath]);
   t.after(() => p.kill());
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) {
-      throw new Error(`server exited during startup (code ${p.child.exitCode}):\n${p.output().slice(-4000)}`);
-    }
-    try {
-      const a = await fourLetter(d.port, 'srvr', 1000);
-      if (a.includes('Mode:')) return p;
-    } catch {
-      // not up yet
-    }
-    await sleep(50);
+  try {
+    await waitForSrvr(p, d.port, timeoutMs);
+  } catch (e) {
+    await p.kill();
+    throw e;
   }
-  await p.kill();
-  throw new Error(`server did not come up in ${timeoutMs} ms:\n${p.output().slice(-4000)}`);
+  return p;
 }
 
 /** Runs our CLI to completion. */
@@ -360,54 +303,17 @@ const ZK_SERVER_CLASSPATH = ['/etc/zookeeper/conf', ...ZK_CLASSPATH.split(':').f
 
 /** Starts ZooKeeperServerMain (standalone) on the zoo.cfg of `d` and waits until it serves. */
 export async function startJava(t: TestContext, d: DataDir, timeoutMs = 30_000): Promise<Proc> {
-  const child = spawn(
+  const p = spawnTracked(
     'java',
     ['-Xmx256m', '-cp', ZK_SERVER_CLASSPATH, '-Dzookeeper.root.logger=INFO,CONSOLE', '-Dzookeeper.log.dir=' + d.dir, 'org.apache.zookeeper.server.ZooKeeperServerMain', d.cfgPath],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { keepChars: 400_000, graceMs: 15_000 },
   );
-  live.add(child);
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-400_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  const p: Proc = {
-    child,
-    output: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const done = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
-        if (!done) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-    },
-  };
   t.after(() => p.kill());
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`ZooKeeper exited during startup:\n${out.slice(-4000)}`);
-    try {
-      if ((await fourLetter(d.port, 'srvr', 1000)).includes('Mode:')) return p;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
+  try {
+    await waitForSrvr(p, d.port, timeoutMs);
+  } catch (e) {
+    await p.kill();
+    throw new Error(`ZooKeeper did not come up: ${(e as Error).message}`);
   }
-  await p.kill();
-  throw new Error(`ZooKeeper did not come up:\n${out.slice(-4000)}`);
+  return p;
 }
