@@ -52,6 +52,7 @@ import {
   oursServer,
   refServer,
   rssBytes,
+  rssSplit,
   type BenchServer,
 } from './bench/servers';
 import {
@@ -342,7 +343,11 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
     side.nodeCountAfterFill = await nodeCount(s.port);
     await sleep(2000); // let the last batch settle before reading RSS
     side.rssAfterFillBytes = rssBytes(s.pid()!);
-    log(`${s.kind}: filled in ${side.fill.seconds.toFixed(1)} s (${Math.round(side.fill.opsPerSec)}/s), ${side.nodeCountAfterFill} znodes, RSS ${mib(side.rssAfterFillBytes)}`);
+    side.rssAfterFillSplit = rssSplit(s.pid()!);
+    log(
+      `${s.kind}: filled in ${side.fill.seconds.toFixed(1)} s (${Math.round(side.fill.opsPerSec)}/s), ${side.nodeCountAfterFill} znodes, ` +
+        `RSS ${mib(side.rssAfterFillBytes)} (anon ${mib(side.rssAfterFillSplit?.anonBytes)}, file ${mib(side.rssAfterFillSplit?.fileBytes)})`,
+    );
     if (s.kind === 'ref') side.liveHeapBytes = await liveHeapAfterGc(s.pid()!);
     else if (inspectPort !== null) side.liveHeapBytes = await nodeLiveHeap(s.pid()!, inspectPort);
     log(`${s.kind}: live heap after full GC ${mib(side.liveHeapBytes)}`);
@@ -353,7 +358,8 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
     log(
       `${s.kind}: restart ${side.restart.status}` +
         (side.restart.ms !== null ? ` in ${(side.restart.ms / 1000).toFixed(2)} s` : '') +
-        `, ${side.restart.nodeCountAfter} znodes, RSS ${mib(side.restart.rssBytes)}`,
+        `, ${side.restart.nodeCountAfter} znodes, RSS ${mib(side.restart.rssBytes)}` +
+        ` (anon ${mib(side.restart.rssSplit?.anonBytes)}, file ${mib(side.restart.rssSplit?.fileBytes)})`,
     );
   } catch (e) {
     if (isAborting()) throw e;
@@ -385,7 +391,7 @@ async function timeRestart(s: BenchServer, target: number): Promise<NonNullable<
     if (n !== null && n >= target) {
       const ms = now - t0;
       await sleep(1000);
-      return { status: 'ok', ms, nodeCountAfter: n, rssBytes: rssBytes(s.pid()!) };
+      return { status: 'ok', ms, nodeCountAfter: n, rssBytes: rssBytes(s.pid()!), rssSplit: rssSplit(s.pid()!) };
     }
     if (n !== null) {
       firstShortAt ??= now;
