@@ -344,9 +344,15 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
     await sleep(2000); // let the last batch settle before reading RSS
     side.rssAfterFillBytes = rssBytes(s.pid()!);
     side.rssAfterFillSplit = rssSplit(s.pid()!);
+    // And once more when a server that tidies up when idle (V8's memory reducer, our idle
+    // collection, a JVM's periodic GC) has had time to.
+    await sleep(SETTLE_MS);
+    side.rssSettledBytes = rssBytes(s.pid()!);
+    side.rssSettledSplit = rssSplit(s.pid()!);
     log(
       `${s.kind}: filled in ${side.fill.seconds.toFixed(1)} s (${Math.round(side.fill.opsPerSec)}/s), ${side.nodeCountAfterFill} znodes, ` +
-        `RSS ${mib(side.rssAfterFillBytes)} (anon ${mib(side.rssAfterFillSplit?.anonBytes)}, file ${mib(side.rssAfterFillSplit?.fileBytes)})`,
+        `RSS ${mib(side.rssAfterFillBytes)} (anon ${mib(side.rssAfterFillSplit?.anonBytes)}, file ${mib(side.rssAfterFillSplit?.fileBytes)}), ` +
+        `${SETTLE_MS / 1000} s later ${mib(side.rssSettledBytes)}`,
     );
     if (s.kind === 'ref') side.liveHeapBytes = await liveHeapAfterGc(s.pid()!);
     else if (inspectPort !== null) side.liveHeapBytes = await nodeLiveHeap(s.pid()!, inspectPort);
@@ -371,6 +377,8 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
   return side;
 }
 
+/** The second RSS reading comes this long after the first (2 s after the fill). */
+const SETTLE_MS = 8000;
 const FILL_CLIENTS = 4;
 const FILL_OUTSTANDING = 250;
 /** A server that serves fewer znodes than before the restart for this long has lost them. */

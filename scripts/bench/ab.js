@@ -11,7 +11,7 @@
 //       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
-//       its RssAnon / RssFile split) and live heap (heapUsed + external after a forced full GC, through the inspector)
+//       its RssAnon / RssFile split) 1.5 s and 10 s after the fill, and live heap (heapUsed + external after a forced full GC, through the inspector)
 //       env: N (200000)  REPS (2)  RESTART=1 also times a restart and measures again
 //
 // BUILD@ENV=V sets environment variables for that build's server process only, e.g. to compare
@@ -92,6 +92,10 @@ async function memory(spec, n) {
     await sleep(1500);
     const rss1 = rssBytes(b.s.pid());
     const split1 = rssSplit(b.s.pid());
+    // A second reading 10 s after the fill, before the forced GC: what idle-time collection left.
+    await sleep(8500);
+    const rss10 = rssBytes(b.s.pid());
+    const split10 = rssSplit(b.s.pid());
     const h = await liveHeap(b.s.pid(), inspectPort);
     const out = {
       build: spec,
@@ -99,6 +103,9 @@ async function memory(spec, n) {
       rssMiB: mib(rss1),
       rssAnonMiB: mib(split1.anonBytes),
       rssFileMiB: mib(split1.fileBytes),
+      rss10sMiB: mib(rss10),
+      rss10sAnonMiB: mib(split10.anonBytes),
+      rss10sFileMiB: mib(split10.fileBytes),
       rssPerZnode: Math.round((rss1 - rss0) / n),
       ...h,
       livePerZnode: Math.round(h.live / n),

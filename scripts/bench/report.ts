@@ -22,6 +22,9 @@ export interface MemorySide {
   rssAfterFillBytes: number | null;
   /** RssAnon / RssFile / RssShmem read with rssAfterFillBytes (absent in results from before they were recorded). */
   rssAfterFillSplit?: RssSplit | null;
+  /** RSS and its split 10 s after the fill (8 s after rssAfterFillBytes), once idle-time GC could run. */
+  rssSettledBytes?: number | null;
+  rssSettledSplit?: RssSplit | null;
   /**
    * Live memory right after a forced full GC. ref: Java heap used (jcmd GC.run, GC.heap_info).
    * ours: V8 heap used + external (Buffers), through the inspector.
@@ -153,6 +156,9 @@ function memoryRows(m: MemoryResult): string[][] {
     ['RSS after fill', mib(o.rssAfterFillBytes), mib(r.rssAfterFillBytes), ratio(o.rssAfterFillBytes, r.rssAfterFillBytes)],
     ['… of which anonymous (RssAnon)', mib(o.rssAfterFillSplit?.anonBytes), mib(r.rssAfterFillSplit?.anonBytes), ratio(o.rssAfterFillSplit?.anonBytes, r.rssAfterFillSplit?.anonBytes)],
     ['… of which file-backed (RssFile)', mib(o.rssAfterFillSplit?.fileBytes), mib(r.rssAfterFillSplit?.fileBytes), ratio(o.rssAfterFillSplit?.fileBytes, r.rssAfterFillSplit?.fileBytes)],
+    ['RSS 10 s after fill', mib(o.rssSettledBytes), mib(r.rssSettledBytes), ratio(o.rssSettledBytes, r.rssSettledBytes)],
+    ['… of which anonymous (RssAnon)', mib(o.rssSettledSplit?.anonBytes), mib(r.rssSettledSplit?.anonBytes), ratio(o.rssSettledSplit?.anonBytes, r.rssSettledSplit?.anonBytes)],
+    ['… of which file-backed (RssFile)', mib(o.rssSettledSplit?.fileBytes), mib(r.rssSettledSplit?.fileBytes), ratio(o.rssSettledSplit?.fileBytes, r.rssSettledSplit?.fileBytes)],
     [
       'RSS growth per znode',
       perNode(o) === null ? 'n/a' : `${perNode(o)!.toFixed(0)} B`,

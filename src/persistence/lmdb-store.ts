@@ -129,8 +129,9 @@ function installCommitRejectionFilter(): void {
 
 /**
  * The size of the address range LMDB maps the file into. It only reserves address space (the
- * file is not grown to it: the store does not use MDB_WRITEMAP), so it is set far above any
- * store a Node heap can fill. lmdb-js otherwise starts at 128 KiB and doubles the map as the
+ * file is not grown to it: the store does not use MDB_WRITEMAP, and a read-only shared file
+ * mapping is not charged as committed memory), so it is set far above any store a Node heap can
+ * fill. Only an address-space limit (ulimit -v) below it would refuse it. lmdb-js otherwise starts at 128 KiB and doubles the map as the
  * file grows, and it never unmaps the old maps (a reader might still point into them): every
  * page touched before a resize stayed resident once per map, which at 1M znodes was 500 MiB of
  * RSS on top of the 475 MiB file. lmdb-js still grows the map if a file ever outgrows this.
@@ -158,10 +159,10 @@ interface Handles {
 }
 
 function openHandles(file: string, readOnly: boolean): Handles {
-  // noReadAhead (MADV_RANDOM over the map): the store reads pages one by one, in key order at
-  // load and scattered in writes, so the kernel's read-ahead would only fault in neighbours.
-  // (lmdb-js reads noReadAhead but its typings do not declare it.)
-  const options: RootDatabaseOptionsWithPath & { noReadAhead: boolean } = { path: file, readOnly, mapSize: MAP_SIZE_BYTES, noReadAhead: true };
+  // Not noReadAhead (MADV_RANDOM): the reopens below already keep the map's pages out of RSS,
+  // and without the kernel's read-ahead a load from a cold page cache (after a reboot) would
+  // read the file one 4 KiB page fault at a time.
+  const options: RootDatabaseOptionsWithPath = { path: file, readOnly, mapSize: MAP_SIZE_BYTES };
   const root = open(options);
   const nodes = root.openDB<Buffer, string>({ name: 'nodes', encoding: 'binary' });
   const sessions = root.openDB<number, string>({ name: 'sessions' });
