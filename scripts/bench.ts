@@ -52,6 +52,7 @@ import {
   oursServer,
   refServer,
   rssBytes,
+  rssSplit,
   type BenchServer,
 } from './bench/servers';
 import {
@@ -342,7 +343,17 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
     side.nodeCountAfterFill = await nodeCount(s.port);
     await sleep(2000); // let the last batch settle before reading RSS
     side.rssAfterFillBytes = rssBytes(s.pid()!);
-    log(`${s.kind}: filled in ${side.fill.seconds.toFixed(1)} s (${Math.round(side.fill.opsPerSec)}/s), ${side.nodeCountAfterFill} znodes, RSS ${mib(side.rssAfterFillBytes)}`);
+    side.rssAfterFillSplit = rssSplit(s.pid()!);
+    // And once more when a server that tidies up when idle (V8's memory reducer, our idle
+    // collection, a JVM's periodic GC) has had time to.
+    await sleep(SETTLE_MS);
+    side.rssSettledBytes = rssBytes(s.pid()!);
+    side.rssSettledSplit = rssSplit(s.pid()!);
+    log(
+      `${s.kind}: filled in ${side.fill.seconds.toFixed(1)} s (${Math.round(side.fill.opsPerSec)}/s), ${side.nodeCountAfterFill} znodes, ` +
+        `RSS ${mib(side.rssAfterFillBytes)} (anon ${mib(side.rssAfterFillSplit?.anonBytes)}, file ${mib(side.rssAfterFillSplit?.fileBytes)}), ` +
+        `${SETTLE_MS / 1000} s later ${mib(side.rssSettledBytes)}`,
+    );
     if (s.kind === 'ref') side.liveHeapBytes = await liveHeapAfterGc(s.pid()!);
     else if (inspectPort !== null) side.liveHeapBytes = await nodeLiveHeap(s.pid()!, inspectPort);
     log(`${s.kind}: live heap after full GC ${mib(side.liveHeapBytes)}`);
@@ -353,7 +364,8 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
     log(
       `${s.kind}: restart ${side.restart.status}` +
         (side.restart.ms !== null ? ` in ${(side.restart.ms / 1000).toFixed(2)} s` : '') +
-        `, ${side.restart.nodeCountAfter} znodes, RSS ${mib(side.restart.rssBytes)}`,
+        `, ${side.restart.nodeCountAfter} znodes, RSS ${mib(side.restart.rssBytes)}` +
+        ` (anon ${mib(side.restart.rssSplit?.anonBytes)}, file ${mib(side.restart.rssSplit?.fileBytes)})`,
     );
   } catch (e) {
     if (isAborting()) throw e;
@@ -365,6 +377,8 @@ async function measureMemory(o: Options, s: BenchServer, classes: string, inspec
   return side;
 }
 
+/** The second RSS reading comes this long after the first (2 s after the fill). */
+const SETTLE_MS = 8000;
 const FILL_CLIENTS = 4;
 const FILL_OUTSTANDING = 250;
 /** A server that serves fewer znodes than before the restart for this long has lost them. */
@@ -385,7 +399,7 @@ async function timeRestart(s: BenchServer, target: number): Promise<NonNullable<
     if (n !== null && n >= target) {
       const ms = now - t0;
       await sleep(1000);
-      return { status: 'ok', ms, nodeCountAfter: n, rssBytes: rssBytes(s.pid()!) };
+      return { status: 'ok', ms, nodeCountAfter: n, rssBytes: rssBytes(s.pid()!), rssSplit: rssSplit(s.pid()!) };
     }
     if (n !== null) {
       firstShortAt ??= now;

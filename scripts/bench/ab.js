@@ -10,8 +10,8 @@
 //       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter)
 //       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)
 //   node scripts/bench/ab.js mem BUILD ...
-//       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS and
-//       live heap (heapUsed + external after a forced full GC, through the inspector)
+//       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
+//       its RssAnon / RssFile split) 1.5 s and 10 s after the fill, and live heap (heapUsed + external after a forced full GC, through the inspector)
 //       env: N (200000)  REPS (2)  RESTART=1 also times a restart and measures again
 //
 // BUILD@ENV=V sets environment variables for that build's server process only, e.g. to compare
@@ -23,7 +23,7 @@ const path = require('node:path');
 
 const repo = path.resolve(__dirname, '../..');
 const B = path.join(repo, 'dist/scripts/bench');
-const { oursServer, freePort, nodeCount, rssBytes, fourLetter } = require(path.join(B, 'servers.js'));
+const { oursServer, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
 const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
 const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
 const runSh = path.join(process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared'), 'bench/run.sh');
@@ -91,8 +91,26 @@ async function memory(spec, n) {
     const f = await runFiller(classes, { connect: b.s.connectString, root: '/fill', nodes: n, parents: 1000, valueBytes: 128, clients: 4, outstanding: 250 });
     await sleep(1500);
     const rss1 = rssBytes(b.s.pid());
+    const split1 = rssSplit(b.s.pid());
+    // A second reading 10 s after the fill, before the forced GC: what idle-time collection left.
+    await sleep(8500);
+    const rss10 = rssBytes(b.s.pid());
+    const split10 = rssSplit(b.s.pid());
     const h = await liveHeap(b.s.pid(), inspectPort);
-    const out = { build: spec, fillPerS: Math.round(f.opsPerSec), rssMiB: mib(rss1), rssPerZnode: Math.round((rss1 - rss0) / n), ...h, livePerZnode: Math.round(h.live / n) };
+    const out = {
+      build: spec,
+      fillPerS: Math.round(f.opsPerSec),
+      rssMiB: mib(rss1),
+      rssAnonMiB: mib(split1.anonBytes),
+      rssFileMiB: mib(split1.fileBytes),
+      rss10sMiB: mib(rss10),
+      rss10sAnonMiB: mib(split10.anonBytes),
+      rss10sFileMiB: mib(split10.fileBytes),
+      rssPerZnode: Math.round((rss1 - rss0) / n),
+      ...h,
+      livePerZnode: Math.round(h.live / n),
+      load: +os.loadavg()[0].toFixed(1),
+    };
     delete out.live;
     await b.s.stop();
     if (process.env.RESTART) {
@@ -105,6 +123,9 @@ async function memory(spec, n) {
       out.restartMs = Math.round(performance.now() - t0);
       await sleep(1000);
       out.restartRssMiB = mib(rssBytes(b.s.pid()));
+      const split2 = rssSplit(b.s.pid());
+      out.restartRssAnonMiB = mib(split2.anonBytes);
+      out.restartRssFileMiB = mib(split2.fileBytes);
       out.restartLiveMiB = (await liveHeap(b.s.pid(), inspectPort)).liveMiB;
     }
     return out;

@@ -4,6 +4,7 @@
 import type { BenchPoint, BenchResult, FillResult } from './loadgen';
 import type { ProfileSummary } from './cpuprofile';
 import { summaryToMarkdown } from './cpuprofile';
+import type { RssSplit } from './servers';
 
 export interface PointResult extends BenchPoint {
   ours: BenchResult | { error: string };
@@ -19,6 +20,11 @@ export interface MemorySide {
   nodeCountAfterFill: number | null;
   rssBeforeFillBytes: number | null;
   rssAfterFillBytes: number | null;
+  /** RssAnon / RssFile / RssShmem read with rssAfterFillBytes (absent in results from before they were recorded). */
+  rssAfterFillSplit?: RssSplit | null;
+  /** RSS and its split 10 s after the fill (8 s after rssAfterFillBytes), once idle-time GC could run. */
+  rssSettledBytes?: number | null;
+  rssSettledSplit?: RssSplit | null;
   /**
    * Live memory right after a forced full GC. ref: Java heap used (jcmd GC.run, GC.heap_info).
    * ours: V8 heap used + external (Buffers), through the inspector.
@@ -30,6 +36,8 @@ export interface MemorySide {
     ms: number | null;
     nodeCountAfter: number | null;
     rssBytes: number | null;
+    /** RssAnon / RssFile / RssShmem read with rssBytes. */
+    rssSplit?: RssSplit | null;
     detail?: string;
   } | null;
   error?: string;
@@ -146,6 +154,11 @@ function memoryRows(m: MemoryResult): string[][] {
     ],
     ['RSS before fill', mib(o.rssBeforeFillBytes), mib(r.rssBeforeFillBytes), ratio(o.rssBeforeFillBytes, r.rssBeforeFillBytes)],
     ['RSS after fill', mib(o.rssAfterFillBytes), mib(r.rssAfterFillBytes), ratio(o.rssAfterFillBytes, r.rssAfterFillBytes)],
+    ['… of which anonymous (RssAnon)', mib(o.rssAfterFillSplit?.anonBytes), mib(r.rssAfterFillSplit?.anonBytes), ratio(o.rssAfterFillSplit?.anonBytes, r.rssAfterFillSplit?.anonBytes)],
+    ['… of which file-backed (RssFile)', mib(o.rssAfterFillSplit?.fileBytes), mib(r.rssAfterFillSplit?.fileBytes), ratio(o.rssAfterFillSplit?.fileBytes, r.rssAfterFillSplit?.fileBytes)],
+    ['RSS 10 s after fill', mib(o.rssSettledBytes), mib(r.rssSettledBytes), ratio(o.rssSettledBytes, r.rssSettledBytes)],
+    ['… of which anonymous (RssAnon)', mib(o.rssSettledSplit?.anonBytes), mib(r.rssSettledSplit?.anonBytes), ratio(o.rssSettledSplit?.anonBytes, r.rssSettledSplit?.anonBytes)],
+    ['… of which file-backed (RssFile)', mib(o.rssSettledSplit?.fileBytes), mib(r.rssSettledSplit?.fileBytes), ratio(o.rssSettledSplit?.fileBytes, r.rssSettledSplit?.fileBytes)],
     [
       'RSS growth per znode',
       perNode(o) === null ? 'n/a' : `${perNode(o)!.toFixed(0)} B`,
@@ -161,6 +174,8 @@ function memoryRows(m: MemoryResult): string[][] {
     ],
     ['restart: spawn to serving every znode', restartText(o), restartText(r), ratio(restartMs(o), restartMs(r))],
     ['RSS after restart', mib(o.restart?.rssBytes), mib(r.restart?.rssBytes), ratio(o.restart?.rssBytes, r.restart?.rssBytes)],
+    ['… of which anonymous (RssAnon)', mib(o.restart?.rssSplit?.anonBytes), mib(r.restart?.rssSplit?.anonBytes), ratio(o.restart?.rssSplit?.anonBytes, r.restart?.rssSplit?.anonBytes)],
+    ['… of which file-backed (RssFile)', mib(o.restart?.rssSplit?.fileBytes), mib(r.restart?.rssSplit?.fileBytes), ratio(o.restart?.rssSplit?.fileBytes, r.restart?.rssSplit?.fileBytes)],
   ];
 }
 
@@ -225,7 +240,7 @@ export function renderMarkdown(rep: BenchReport): string {
       '',
       `${fmtInt(m.nodes)} znodes of ${m.valueBytes} bytes spread over ${m.parents} parents, created with async pipelined creates ` +
         `(scripts/bench/Filler.java, ${m.fillClients} sessions × ${m.fillOutstanding} in flight). RSS is \`ps -o rss\` of the server process ` +
-        `(the JVM for ref, started with -Xmx${m.refHeap}; node with its default heap limit for ours); it depends on each runtime's heap sizing ` +
+        `(the JVM for ref, started with -Xmx${m.refHeap}; node with its default heap limit for ours), split into RssAnon and RssFile from \`/proc/PID/status\` (RssFile holds the binaries and, for ours, the pages of LMDB's map of its store); it depends on each runtime's heap sizing ` +
         'policy as much as on the data, so the live heap after a forced full GC is given too (ref: Java heap used, jcmd; ours: V8 heap used + ' +
         'external Buffers, through the inspector opened after the fill). Restart: SIGTERM, wait for exit, ' +
         'start again on the same data directory; the time runs from spawning the process until `srvr` reports the Node count seen before the restart.',

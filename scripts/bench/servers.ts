@@ -87,6 +87,35 @@ export function rssBytes(pid: number): number | null {
   return Number.isFinite(kb) ? kb * 1024 : null;
 }
 
+/** How a process's resident memory divides (/proc/PID/status), in bytes. */
+export interface RssSplit {
+  /** RssAnon: heap, stacks, malloc arenas (for ours: the V8 heap and ArrayBuffers). */
+  anonBytes: number;
+  /** RssFile: mapped files (the binary and libraries; for ours also LMDB's map of its store). */
+  fileBytes: number;
+  /** RssShmem: shared memory. */
+  shmemBytes: number;
+}
+
+/** The RssAnon / RssFile / RssShmem lines of /proc/PID/status, or null if it cannot be read. */
+export function rssSplit(pid: number): RssSplit | null {
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const kb = (key: string): number | null => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
+    return m === null ? null : Number(m[1]) * 1024;
+  };
+  const anonBytes = kb('RssAnon');
+  const fileBytes = kb('RssFile');
+  const shmemBytes = kb('RssShmem');
+  if (anonBytes === null || fileBytes === null || shmemBytes === null) return null;
+  return { anonBytes, fileBytes, shmemBytes };
+}
+
 async function waitServing(port: number, pid: () => number | null, timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

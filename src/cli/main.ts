@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile, parseLogLevel, type ServerConfig } from '.
 import { createLogger } from '../server/logger';
 import { openDatabase, StorageError } from '../persistence/database';
 import { LMDB_FILE_NAME } from '../persistence/lmdb-store';
+import { startIdleGc } from '../server/idle-gc';
 import { StandaloneServer, systemClock } from '../server/standalone';
 import { registerPersistenceCommands } from './persistence-commands';
 import { VERSION_STRING } from '../server/version';
@@ -89,6 +90,7 @@ async function startForeground(cfgPath: string, opts: { pidFile?: string }): Pro
     if (e instanceof AdminServerError) die(logger, EXIT_ADMIN_SERVER, `Unable to start AdminServer, exiting abnormally: ${err}`, { err });
     die(logger, EXIT_UNEXPECTED, `Unexpected exception, exiting abnormally: ${err}`, { err, clientPort: config.clientPort });
   }
+  const stopIdleGc = startIdleGc(() => server.server.stats.packetsReceived, logger);
   const pidFile = opts.pidFile;
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
   let stopping = false;
@@ -96,6 +98,7 @@ async function startForeground(cfgPath: string, opts: { pidFile?: string }): Pro
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    stopIdleGc();
     server.stop().then(() => db.close()).then(
       () => {
         if (pidFile !== undefined) rmSync(pidFile, { force: true });

@@ -23,8 +23,9 @@
  * The name deliberately does not start with "snapshot.": Apache ZooKeeper treats every
  * snapshot.* file in its snapshot directory as one of its own snapshots.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import { JuteReader, JuteWriter } from '../jute/codec';
 import * as R from '../jute/records';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
@@ -126,27 +127,135 @@ function installCommitRejectionFilter(): void {
   });
 }
 
+/**
+ * The size of the address range LMDB maps the file into. It only reserves address space (the
+ * file is not grown to it: the store does not use MDB_WRITEMAP, and a read-only shared file
+ * mapping is not charged as committed memory), so it is set far above any store a Node heap can
+ * fill. Only an address-space limit (ulimit -v) below it would refuse it. lmdb-js otherwise starts at 128 KiB and doubles the map as the
+ * file grows, and it never unmaps the old maps (a reader might still point into them): every
+ * page touched before a resize stayed resident once per map, which at 1M znodes was 500 MiB of
+ * RSS on top of the 475 MiB file. lmdb-js still grows the map if a file ever outgrows this.
+ */
+const MAP_SIZE_BYTES = 2 ** 40;
+
+/**
+ * Every page of the file that LMDB touches through its map stays resident in the process (RSS,
+ * as file-backed memory) for as long as the map lives: the load at start reads every page, and
+ * the writer reads pages as it copies them on write, so the whole file ends up counted in RSS.
+ * The store is written, not read, while the server runs, so it closes and reopens its
+ * environment, which unmaps those pages: after the load, once writes pause for
+ * RECYCLE_IDLE_MS, and after RECYCLE_MAX_INTERVAL_MS of unbroken writes. The pages stay in the
+ * kernel's page cache (a later write reads them back with a minor fault, no disk read); only
+ * the process stops holding them.
+ */
+const RECYCLE_IDLE_MS = 1000;
+const RECYCLE_MAX_INTERVAL_MS = 30_000;
+
+interface Handles {
+  root: RootDatabase;
+  nodes: Database<Buffer, string>;
+  sessions: Database<number, string>;
+  meta: Database<number, string>;
+}
+
+function openHandles(file: string, readOnly: boolean): Handles {
+  // Not noReadAhead (MADV_RANDOM): the reopens below already keep the map's pages out of RSS,
+  // and without the kernel's read-ahead a load from a cold page cache (after a reboot) would
+  // read the file one 4 KiB page fault at a time.
+  const options: RootDatabaseOptionsWithPath = { path: file, readOnly, mapSize: MAP_SIZE_BYTES };
+  const root = open(options);
+  const nodes = root.openDB<Buffer, string>({ name: 'nodes', encoding: 'binary' });
+  const sessions = root.openDB<number, string>({ name: 'sessions' });
+  const meta = root.openDB<number, string>({ name: 'meta' });
+  return { root, nodes, sessions, meta };
+}
+
 export class LmdbStore {
+  private h: Handles;
+  /** Set while the environment is being closed and opened again; writes wait for it. */
+  private reopening: Promise<void> | null = null;
+  /** Why the last reopen failed; every later write fails with it. */
+  private reopenError: Error | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private openedAtMs = performance.now();
+  /** Whether anything touched the map since it was opened (a reopen is pointless otherwise). */
+  private touched = false;
+  private closing = false;
+
   private constructor(
-    private readonly root: RootDatabase,
-    private readonly nodes: Database<Buffer, string>,
-    private readonly sessions: Database<number, string>,
-    private readonly meta: Database<number, string>,
-  ) {}
+    private readonly file: string,
+    private readonly readOnly: boolean,
+  ) {
+    this.h = openHandles(file, readOnly);
+  }
 
   /** Opens (creating unless `readOnly`) the store at `file`. */
   static open(file: string, readOnly = false): LmdbStore {
     installCommitRejectionFilter();
-    const root = open({ path: file, readOnly });
-    const nodes = root.openDB<Buffer, string>({ name: 'nodes', encoding: 'binary' });
-    const sessions = root.openDB<number, string>({ name: 'sessions' });
-    const meta = root.openDB<number, string>({ name: 'meta' });
-    return new LmdbStore(root, nodes, sessions, meta);
+    return new LmdbStore(file, readOnly);
+  }
+
+  /** How many times the environment was closed and opened again (for tests). */
+  reopenCount = 0;
+
+  /**
+   * Closes the environment and opens it again, which unmaps every page the old map had
+   * touched (see RECYCLE_IDLE_MS). Only called with no write of ours in flight.
+   */
+  private reopen(): void {
+    if (this.reopening !== null || this.closing || this.readOnly || !this.touched) return;
+    this.cancelIdleReopen();
+    this.touched = false;
+    this.reopening = this.h.root
+      .close()
+      .then(() => {
+        this.h = openHandles(this.file, false);
+        this.openedAtMs = performance.now();
+        this.reopenCount++;
+      })
+      .catch((e: unknown) => {
+        this.reopenError = e instanceof Error ? e : new Error(String(e));
+      })
+      .finally(() => {
+        this.reopening = null;
+      });
+  }
+
+  private cancelIdleReopen(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** After a write: reopen now if the map has lived long, else once writes pause. */
+  private afterWrite(): void {
+    this.touched = true;
+    if (performance.now() - this.openedAtMs >= RECYCLE_MAX_INTERVAL_MS) {
+      this.reopen();
+      return;
+    }
+    this.cancelIdleReopen();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      this.reopen();
+    }, RECYCLE_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Runs `write` once no reopen is under way, failing if the last one failed. */
+  private whenOpen<T>(write: () => Promise<T>): Promise<T> {
+    this.cancelIdleReopen();
+    if (this.reopenError !== null) return Promise.reject(this.reopenError);
+    if (this.reopening === null) return write();
+    return this.reopening.then(() => {
+      if (this.reopenError !== null) throw this.reopenError;
+      return write();
+    });
   }
 
   /** The zxid the store reflects, or null when nothing was ever committed to it. */
   lastZxid(): number | null {
-    const z = this.meta.get('lastZxid');
+    assert(this.reopening === null, 'lastZxid() while the store reopens');
+    const z = this.h.meta.get('lastZxid');
     return typeof z === 'number' ? z : null;
   }
 
@@ -154,10 +263,10 @@ export class LmdbStore {
   load(): LoadedState | null {
     const lastZxid = this.lastZxid();
     if (lastZxid === null) return null;
-    const format = this.meta.get('format');
+    const format = this.h.meta.get('format');
     if (format !== STORE_FORMAT) throw new Error(`unsupported snapshot store format ${String(format)}`);
     const sessions = new Map<bigint, number>();
-    for (const { key, value } of this.sessions.getRange()) sessions.set(BigInt(key), value);
+    for (const { key, value } of this.h.sessions.getRange()) sessions.set(BigInt(key), value);
     const self = this;
     return {
       lastZxid,
@@ -165,7 +274,10 @@ export class LmdbStore {
       nodes: {
         *[Symbol.iterator]() {
           const aclLists = new Map<string, R.AclValue[]>();
-          for (const { value } of self.nodes.getRange()) yield decodeNode(value, aclLists);
+          for (const { value } of self.h.nodes.getRange()) yield decodeNode(value, aclLists);
+          // The load read every page of the file through the map; drop them (RECYCLE_IDLE_MS).
+          self.touched = true;
+          self.reopen();
         },
       },
     };
@@ -173,15 +285,20 @@ export class LmdbStore {
 
   /** Writes the whole tree and session table into an empty store, in one transaction. */
   async writeFull(tree: DataTree, sessions: ReadonlyMap<bigint, number>, zxid: number): Promise<void> {
-    await this.root.transaction(() => {
-      this.nodes.clearSync();
-      this.sessions.clearSync();
-      for (const [p, n] of tree.allNodes()) this.nodes.putSync(nodeKey(p), encodeNode(p, n, tree));
-      for (const [id, to] of sessions) this.sessions.putSync(id.toString(), to);
-      this.meta.putSync('format', STORE_FORMAT);
-      this.meta.putSync('lastZxid', zxid);
+    // The tree is read inside the transaction callback, so it is the tree as it is then.
+    await this.whenOpen(async () => {
+      const { root, nodes, sessions: sessionDb, meta } = this.h;
+      await root.transaction(() => {
+        nodes.clearSync();
+        sessionDb.clearSync();
+        for (const [p, n] of tree.allNodes()) nodes.putSync(nodeKey(p), encodeNode(p, n, tree));
+        for (const [id, to] of sessions) sessionDb.putSync(id.toString(), to);
+        meta.putSync('format', STORE_FORMAT);
+        meta.putSync('lastZxid', zxid);
+      });
+      await root.flushed;
     });
-    await this.root.flushed;
+    this.afterWrite();
   }
 
   /**
@@ -196,24 +313,40 @@ export class LmdbStore {
     // values are encoded here, synchronously, so they are the tree as it is at this moment.
     // Every put's promise is kept: a failed commit (a full disk) rejects them all, and each
     // rejection must be handled, here by Promise.all, or Node exits on an unhandled one.
-    const ops: Promise<unknown>[] = [];
-    for (const p of dirty) {
-      const n = tree.getNode(p);
-      if (n === undefined) ops.push(this.nodes.remove(nodeKey(p)));
-      else ops.push(this.nodes.put(nodeKey(p), encodeNode(p, n, tree)));
+    const write = (puts: Iterable<readonly [string, Buffer | null]>): Promise<void> => {
+      const { root, nodes, sessions, meta } = this.h;
+      const ops: Promise<unknown>[] = [];
+      for (const [key, value] of puts) ops.push(value === null ? nodes.remove(key) : nodes.put(key, value));
+      for (const [id, to] of sessionChanges) {
+        if (to === null) ops.push(sessions.remove(id.toString()));
+        else ops.push(sessions.put(id.toString(), to));
+      }
+      ops.push(meta.put('lastZxid', zxid));
+      return Promise.all(ops)
+        .then(() => root.flushed)
+        .then(() => this.afterWrite());
+    };
+    function* encoded(): Generator<readonly [string, Buffer | null]> {
+      for (const p of dirty) {
+        const n = tree.getNode(p);
+        yield [nodeKey(p), n === undefined ? null : encodeNode(p, n, tree)];
+      }
     }
-    for (const [id, to] of sessionChanges) {
-      if (to === null) ops.push(this.sessions.remove(id.toString()));
-      else ops.push(this.sessions.put(id.toString(), to));
+    // Encoded now in either case; while a reopen is under way the values wait in an array.
+    if (this.reopening === null && this.reopenError === null) {
+      this.cancelIdleReopen();
+      return write(encoded());
     }
-    ops.push(this.meta.put('lastZxid', zxid));
-    return Promise.all(ops)
-      .then(() => this.root.flushed)
-      .then(() => undefined);
+    const puts = [...encoded()];
+    return this.whenOpen(() => write(puts));
   }
 
   async close(): Promise<void> {
-    await this.root.flushed;
-    await this.root.close();
+    this.closing = true;
+    this.cancelIdleReopen();
+    if (this.reopening !== null) await this.reopening;
+    if (this.reopenError !== null) return; // the old environment is closed already
+    await this.h.root.flushed;
+    await this.h.root.close();
   }
 }
