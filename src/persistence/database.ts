@@ -335,13 +335,17 @@ export function recoverState(
   const sessions = new Map<bigint, number>();
   let storeZxid: number;
   let fresh = true;
+  const loadStarted = performance.now();
   const loaded = store?.load() ?? null;
   if (loaded !== null) {
     tree.restore(loaded.nodes, loaded.lastZxid);
     for (const [id, to] of loaded.sessions) sessions.set(id, to);
     storeZxid = loaded.lastZxid;
     fresh = false;
-    logger.info({ zxid: hex(storeZxid), nodes: tree.nodeCount(), sessions: sessions.size }, 'loaded the snapshot store');
+    logger.info(
+      { zxid: hex(storeZxid), nodes: tree.nodeCount(), sessions: sessions.size, ms: Math.round(performance.now() - loadStarted) },
+      'loaded the snapshot store',
+    );
   } else {
     let snap;
     try {
@@ -373,9 +377,13 @@ export function recoverState(
   }
   const loadedSessions = [...sessions.keys()];
   tree.dirty = new Set();
+  const replayStarted = performance.now();
   const replay = replayLogs(logDir, storeZxid, tree, sessions, logger, repair);
   if (replay.applied > 0) {
-    logger.info({ txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid) }, 'replayed the txn log');
+    logger.info(
+      { txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid), ms: Math.round(performance.now() - replayStarted) },
+      'replayed the txn log',
+    );
   }
   const pending = tree.pendingSnapshotDigest();
   if (pending !== null) {

@@ -25,7 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { JuteReader, JuteWriter } from '../jute/codec';
+import { allocValue, JuteReader, JuteWriter } from '../jute/codec';
 import * as R from '../jute/records';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
 import type { DataTree, RestoredNode, ZNode } from '../tree/data-tree';
@@ -75,33 +75,152 @@ export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
  * the many nodes that share a list share one array (and the load interns it once).
  */
 export function decodeNode(value: Buffer, aclLists: Map<string, R.AclValue[]> = new Map()): RestoredNode {
-  const r = new JuteReader(value, 0, value.length, MAX_VALUE_BYTES);
-  const format = r.int();
+  return decodeNodeInto(value, value.length, aclLists, newRestoredNode());
+}
+
+/** An empty RestoredNode for decodeNodeInto to fill. */
+export function newRestoredNode(): RestoredNode {
+  return { path: '', data: null, acl: null, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0 };
+}
+
+/** format, path length, StatPersisted (60 bytes): what precedes the path and follows it. */
+const NODE_HEAD_BYTES = 4 + 4;
+const NODE_STAT_BYTES = 60;
+
+function int32At(b: Uint8Array, i: number): number {
+  return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/** A Jute long as a JS number, as JuteReader.long reads it (exact below 2^53). */
+function longAt(b: Uint8Array, i: number): number {
+  return int32At(b, i) * 4294967296 + (int32At(b, i + 4) >>> 0);
+}
+
+function corrupt(what: string, size: number): Error {
+  return new Error(`corrupt node record: ${what} (record of ${size} bytes)`);
+}
+
+/**
+ * Decodes the node value in `bytes[0, size)` into `out` and returns it. This runs once per znode
+ * at every start, on lmdb-js's shared read buffer (no copy of the value): the only allocations
+ * are the path string and the copy of the data, and the ACL list when it is not the
+ * OPEN_ACL_UNSAFE marker and not already in `aclLists`. Nothing keeps `bytes`.
+ */
+export function decodeNodeInto(bytes: Uint8Array, size: number, aclLists: Map<string, R.AclValue[]>, out: RestoredNode): RestoredNode {
+  // lmdb-js hands Buffers; a plain Uint8Array is viewed as one (no copy) for the string and copy helpers.
+  const b = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, size);
+  if (size < NODE_HEAD_BYTES) throw corrupt('shorter than its header', size);
+  const format = int32At(b, 0);
   if (format !== NODE_FORMAT) throw new Error(`unknown node record format ${format}`);
-  const path = r.ustring();
-  // StatPersisted, field by field: this runs once per znode at every start.
-  const czxid = r.long();
-  const mzxid = r.long();
-  const ctime = r.long();
-  const mtime = r.long();
-  const version = r.int();
-  const cversion = r.int();
-  const aversion = r.int();
-  const ephemeralOwner = r.bigLong();
-  const pzxid = r.long();
-  const openMarker = r.boolean();
-  const aclStart = r.offset;
-  const n = r.vectorCount();
-  let acl: R.AclValue[] | null = null;
-  if (n > 0 || !openMarker) {
-    const list: R.AclValue[] = [];
-    for (let i = 0; i < n; i++) list.push(R.ACL.decode(r));
-    const key = value.toString('latin1', aclStart, r.offset);
-    acl = aclLists.get(key) ?? list;
-    if (acl === list) aclLists.set(key, list);
+  const pathLen = int32At(b, 4);
+  let i = NODE_HEAD_BYTES;
+  // The path, StatPersisted, the marker and the ACL count must all be there.
+  if (pathLen < -1 || i + Math.max(pathLen, 0) + NODE_STAT_BYTES + 1 + 4 > size) throw corrupt(`bad path length ${pathLen}`, size);
+  out.path = pathLen <= 0 ? '' : b.toString('utf8', i, i + pathLen);
+  if (pathLen > 0) i += pathLen;
+  // StatPersisted, field by field.
+  out.czxid = longAt(b, i);
+  out.mzxid = longAt(b, i + 8);
+  out.ctime = longAt(b, i + 16);
+  out.mtime = longAt(b, i + 24);
+  out.version = int32At(b, i + 32);
+  out.cversion = int32At(b, i + 36);
+  out.aversion = int32At(b, i + 40);
+  // Zero (no owner) is by far the most common: share the constant, as JuteReader.bigLong does.
+  out.ephemeralOwner = int32At(b, i + 44) === 0 && int32At(b, i + 48) === 0 ? 0n : b.readBigInt64BE(i + 44);
+  out.pzxid = longAt(b, i + 52);
+  i += NODE_STAT_BYTES;
+  const openMarker = b[i++] !== 0;
+  const aclCount = int32At(b, i);
+  if (aclCount === 0 && openMarker) {
+    out.acl = null;
+    i += 4;
+  } else {
+    i = decodeAcl(b, i, size, aclLists, openMarker, out);
   }
-  const data = r.buffer();
-  return { path, data, acl: openMarker ? null : acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid };
+  if (i + 4 > size) throw corrupt('no data length', size);
+  const dataLen = int32At(b, i);
+  i += 4;
+  if (dataLen < -1 || i + Math.max(dataLen, 0) > size) throw corrupt(`bad data length ${dataLen}`, size);
+  if (dataLen === -1) {
+    out.data = null;
+  } else {
+    // A copy into the value slabs: the tree keeps it, and `bytes` is reused for the next node.
+    const data = allocValue(dataLen);
+    if (dataLen > 0) b.copy(data, 0, i, i + dataLen);
+    out.data = data;
+  }
+  return out;
+}
+
+/**
+ * The ACL vector of the last node that had one, as raw bytes, and its decoded list: nodes that
+ * share a list usually follow each other, and comparing ~30 bytes is cheaper than decoding them
+ * and looking the list up by its bytes.
+ */
+let lastAclBytes = new Uint8Array(256);
+let lastAclLength = -1;
+let lastAclList: R.AclValue[] | null = null;
+let lastAclLists: Map<string, R.AclValue[]> | null = null;
+
+/** Drops the cache above, so nothing of a finished load stays reachable from it. */
+function forgetLastAcl(): void {
+  lastAclLength = -1;
+  lastAclList = null;
+  lastAclLists = null;
+}
+
+/** The end of the ACL vector at `start` (count, then perms:int scheme:ustring id:ustring each), or -1 if it overruns `size`. */
+function aclVectorEnd(b: Uint8Array, start: number, size: number): number {
+  let i = start + 4;
+  const n = int32At(b, start);
+  for (let k = 0; k < n; k++) {
+    i += 4;
+    for (let f = 0; f < 2; f++) {
+      if (i + 4 > size) return -1;
+      const len = int32At(b, i);
+      i += 4 + Math.max(len, 0);
+    }
+  }
+  return i > size ? -1 : i;
+}
+
+/** decodeNodeInto: a node with its own ACL vector; sets out.acl and returns the offset after the vector. */
+function decodeAcl(b: Buffer, start: number, size: number, aclLists: Map<string, R.AclValue[]>, openMarker: boolean, out: RestoredNode): number {
+  const end = aclVectorEnd(b, start, size);
+  const len = end - start;
+  if (end >= 0 && len === lastAclLength && lastAclLists === aclLists) {
+    let same = true;
+    for (let k = 0; k < len; k++) {
+      if (b[start + k] !== lastAclBytes[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      out.acl = openMarker ? null : lastAclList;
+      return end;
+    }
+  }
+  const r = new JuteReader(b, start, size, MAX_VALUE_BYTES);
+  const n = r.vectorCount();
+  const list: R.AclValue[] = [];
+  for (let k = 0; k < n; k++) list.push(R.ACL.decode(r));
+  const key = b.toString('latin1', start, r.offset);
+  let acl = aclLists.get(key);
+  if (acl === undefined) {
+    acl = list;
+    aclLists.set(key, list);
+  }
+  out.acl = openMarker ? null : acl;
+  if (r.offset - start <= 4096) {
+    if (lastAclBytes.length < r.offset - start) lastAclBytes = new Uint8Array(r.offset - start);
+    lastAclBytes.set(b.subarray(start, r.offset));
+    lastAclLength = r.offset - start;
+    lastAclList = acl;
+    lastAclLists = aclLists;
+  }
+  return r.offset;
 }
 
 export interface LoadedState {
@@ -164,11 +283,45 @@ export class LmdbStore {
       sessions,
       nodes: {
         *[Symbol.iterator]() {
+          // One object, refilled for every node: DataTree.restore copies each entry's fields
+          // before it asks for the next one.
+          const out = newRestoredNode();
           const aclLists = new Map<string, R.AclValue[]>();
-          for (const { value } of self.nodes.getRange()) yield decodeNode(value, aclLists);
+          try {
+            for (const { value } of self.loadHandle(aclLists, out).getRange()) yield value;
+          } finally {
+            forgetLastAcl();
+          }
         },
       },
     };
+  }
+
+  /**
+   * A second, read-only handle on the nodes database for the load. Its decoder runs on
+   * lmdb-js's shared read buffer (the `binary` handle copies every value into a new Buffer with
+   * an ArrayBuffer of its own first), and its key decoder skips the key, which is the path that
+   * the value also holds. Both hooks are lmdb-js's documented `encoder` and `keyEncoder`
+   * options. Iteration starts at the same key as on the main handle (lmdb-js's default
+   * beginning key), and with a snapshot read no key is ever used to reposition the cursor.
+   */
+  private loadHandle(aclLists: Map<string, R.AclValue[]>, out: RestoredNode): Database<RestoredNode, Uint8Array> {
+    return this.root.openDB<RestoredNode, Uint8Array>({
+      name: 'nodes',
+      encoder: {
+        encode: (): Buffer => {
+          throw new Error('the load handle of the snapshot store is read-only');
+        },
+        decode: (bytes: Uint8Array, size: number): RestoredNode => decodeNodeInto(bytes, size, aclLists, out),
+      },
+      keyEncoder: {
+        writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+          target.set(key, start);
+          return start + key.length;
+        },
+        readKey: (): null => null,
+      },
+    } as never);
   }
 
   /** Writes the whole tree and session table into an empty store, in one transaction. */
