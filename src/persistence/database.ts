@@ -314,6 +314,9 @@ export interface RecoveredState {
   storeZxid: number;
   loadedSessions: bigint[];
   replay: ReplayResult;
+  /** How long loading the snapshot (store or ZooKeeper file) and replaying the log took. */
+  loadMs: number;
+  replayMs: number;
 }
 
 /**
@@ -336,7 +339,7 @@ export function recoverState(
   let storeZxid: number;
   let fresh = true;
   const loadStarted = performance.now();
-  const loaded = store?.load() ?? null;
+  const loaded = store?.load(digestEnabled) ?? null;
   if (loaded !== null) {
     tree.restore(loaded.nodes, loaded.lastZxid);
     for (const [id, to] of loaded.sessions) sessions.set(id, to);
@@ -375,6 +378,7 @@ export function recoverState(
       storeZxid = 0;
     }
   }
+  const loadMs = Math.round(performance.now() - loadStarted);
   const loadedSessions = [...sessions.keys()];
   tree.dirty = new Set();
   const replayStarted = performance.now();
@@ -392,9 +396,10 @@ export function recoverState(
       'Highest txn zxid is not covering the snapshot digest zxid, which might lead to inconsistent state',
     );
   }
+  const replayMs = Math.round(performance.now() - replayStarted);
   killDeadSessions(tree, sessions, logger);
   tree.events = [];
-  return { tree, sessions, fresh, storeZxid, loadedSessions, replay };
+  return { tree, sessions, fresh, storeZxid, loadedSessions, replay, loadMs, replayMs };
 }
 
 /**
@@ -483,7 +488,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
     await store.close().catch(() => undefined);
     throw e;
   }
-  const { tree, sessions, fresh, replay, loadedSessions } = state;
+  const { tree, sessions, fresh, replay, loadedSessions, loadMs, replayMs } = state;
   if (fresh) {
     await store.writeFull(tree, sessions, tree.lastProcessedZxid);
   } else if (replay.applied > 0 || (tree.dirty?.size ?? 0) > 0) {
@@ -495,7 +500,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
   }
   tree.dirty = null;
   logger.info(
-    { zxid: hex(tree.lastProcessedZxid), nodes: tree.nodeCount(), sessions: sessions.size, ms: Math.round(performance.now() - started) },
+    { zxid: hex(tree.lastProcessedZxid), nodes: tree.nodeCount(), sessions: sessions.size, loadMs, replayMs, ms: Math.round(performance.now() - started) },
     'database ready',
   );
 

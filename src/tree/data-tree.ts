@@ -53,6 +53,11 @@ export interface RestoredNode {
   aversion: number;
   ephemeralOwner: bigint;
   pzxid: number;
+  /**
+   * nodeDigest of this node, when the source computed it already (the store's load does, on its
+   * reader thread); undefined makes restore compute it.
+   */
+  digest?: number;
 }
 
 export interface WatchEvent {
@@ -771,6 +776,8 @@ export class DataTree {
     // makes the links be rebuilt at the end in one pass over the whole tree, exactly as they
     // were always built, so the outcome never depends on the order of the source.
     let relink = false;
+    // The paths below /zookeeper/quota, so the quota index is rebuilt without a pass over the tree.
+    const quotaSubtree: string[] = [];
     let parentPrefix = '';
     let parent: ZNode | undefined;
     for (const e of entries) {
@@ -803,6 +810,8 @@ export class DataTree {
         maxChildren: 0,
         digest: 0,
       };
+      if (this.digestEnabled) n.digest = e.digest ?? nodeDigest(p, n.data, n);
+      if (p.startsWith(QUOTA_SUBTREE_PREFIX)) quotaSubtree.push(p);
       const before = this.nodes.size;
       this.nodes.set(p, n);
       if (relink) continue;
@@ -841,7 +850,8 @@ export class DataTree {
         this.indexRestored(p, n);
       }
     }
-    this.setupQuota();
+    // A path given twice is listed twice: setupQuotaFrom's work per path is idempotent.
+    this.setupQuotaFrom(quotaSubtree);
     this.lastProcessedZxid = lastZxid;
   }
 
@@ -858,7 +868,8 @@ export class DataTree {
   /** restore(): counts a node into the data size and digest and the ephemeral, container and TTL indexes. */
   private indexRestored(p: string, n: ZNode): void {
     this.dataSize += nodeSize(p, n.data);
-    this.addDigest(p, n);
+    // n.digest was set when the node was made (0 when digests are off).
+    this.hash.add(n.digest);
     if (n.ephemeralOwner === 0n) return;
     const kind = ephemeralKindOf(n.ephemeralOwner);
     if (kind === EphemeralKind.CONTAINER) this.containers.add(p);
@@ -933,9 +944,14 @@ export class DataTree {
 
   /** Rebuilds the quota index from /zookeeper/quota after a snapshot load. */
   setupQuota(): void {
+    this.setupQuotaFrom(this.nodes.keys());
+  }
+
+  /** setupQuota over `paths`, which hold at least every path below /zookeeper/quota. */
+  private setupQuotaFrom(paths: Iterable<string>): void {
     this.quotaPaths.clear();
     const suffix = `/${LIMIT_NODE}`;
-    for (const p of this.nodes.keys()) {
+    for (const p of paths) {
       if (p.startsWith(QUOTA_ROOT + '/') && p.endsWith(suffix)) {
         const real = p.substring(QUOTA_ROOT.length, p.length - suffix.length);
         this.updateQuotaForPath(real);
@@ -948,6 +964,9 @@ export class DataTree {
     return ttlOf(n.ephemeralOwner);
   }
 }
+
+/** The start of every path setupQuota looks at. */
+const QUOTA_SUBTREE_PREFIX = `${QUOTA_ROOT}/`;
 
 /** DataTree.getNodeSize: what `zk_approximate_data_size` adds up. */
 function nodeSize(path: string, data: Buffer | null): number {

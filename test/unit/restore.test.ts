@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { OpCode } from '../../src/protocol/constants';
-import { decodeNode, decodeNodeInto, encodeNode, LmdbStore, newRestoredNode } from '../../src/persistence/lmdb-store';
+import { decodeNode, decodeNodeInto, encodeNode, LmdbStore, newRestoredNode, setStoreLoadWorker, storedNodeDigest } from '../../src/persistence/lmdb-store';
+import { nodeDigest } from '../../src/tree/digest';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/acl';
 import { DataTree, type RestoredNode } from '../../src/tree/data-tree';
 import { CONTAINER_EPHEMERAL_OWNER } from '../../src/tree/ephemeral-type';
@@ -38,6 +39,8 @@ function sampleTree(): DataTree {
   create('/app/eph', Buffer.from('e'), OPEN_ACL_UNSAFE, SESSION);
   create('/app/container', Buffer.from('c'), OPEN_ACL_UNSAFE, CONTAINER_EPHEMERAL_OWNER);
   create('/\u00e9t\u00e9', Buffer.from('utf-8 path'));
+  // Larger than the first chunks the store's reader thread sends.
+  create('/app/big', Buffer.alloc(300 * 1024, 3));
   create('/zookeeper/quota/app', null);
   create('/zookeeper/quota/app/zookeeper_limits', Buffer.from('count=100,bytes=-1'));
   create('/zookeeper/quota/app/zookeeper_stats', Buffer.from('count=0,bytes=0'));
@@ -128,33 +131,62 @@ test('decodeNodeInto reads a value in place, inside a larger buffer, and rejects
   const out = newRestoredNode();
   for (const [p, n] of t.allNodes()) {
     const v = encodeNode(p, n, t);
-    const big = Buffer.concat([v, Buffer.alloc(64, 0xee)]);
-    const e = decodeNodeInto(big, v.length, aclLists, out);
+    const big = Buffer.concat([Buffer.alloc(13, 0xdd), v, Buffer.alloc(64, 0xee)]);
+    const e = decodeNodeInto(big, 13, 13 + v.length, aclLists, out);
     assert.equal(e, out);
     assert.deepEqual({ ...e }, decodeNode(v), p.slice(0, 40));
     // The data is a copy: the read buffer is reused for the next value.
     if (e.data !== null && e.data.length > 0) assert.notEqual(e.data.buffer, big.buffer);
-    for (const cut of [3, 10, v.length - 1]) assert.throws(() => decodeNodeInto(v, cut, aclLists, newRestoredNode()), /corrupt node record|record truncated/, `${p.slice(0, 30)} cut at ${cut}`);
+    for (const cut of [3, 10, v.length - 1]) assert.throws(() => decodeNodeInto(v, 0, cut, aclLists, newRestoredNode()), /corrupt node record|record truncated/, `${p.slice(0, 30)} cut at ${cut}`);
   }
 });
 
-test('the snapshot store loads back the tree it was written from', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-restore-'));
-  try {
-    const t = sampleTree();
-    const store = LmdbStore.open(path.join(dir, 'store.lmdb'));
-    await store.writeFull(t, new Map([[SESSION, 30000]]), t.lastProcessedZxid);
-    const loaded = store.load()!;
-    const r = new DataTree();
-    r.restore(loaded.nodes, loaded.lastZxid);
-    assertSameTree(t, r, 'store');
-    assert.deepEqual([...loaded.sessions], [[SESSION, 30000]]);
-    // A second load (the iterable is read again) gives the same tree.
-    const again = new DataTree();
-    again.restore(loaded.nodes, loaded.lastZxid);
-    assertSameTree(t, again, 'store, again');
-    await store.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+test('storedNodeDigest gives nodeDigest from the stored bytes, or null where only decoding can', () => {
+  const t = sampleTree();
+  for (const [p, n] of t.allNodes()) {
+    const v = encodeNode(p, n, t);
+    assert.equal(storedNodeDigest(v, v.length), nodeDigest(p, n.data, n), p.slice(0, 40));
+    assert.equal(storedNodeDigest(Buffer.concat([v, Buffer.alloc(9)]), v.length), nodeDigest(p, n.data, n), `${p.slice(0, 40)} in a larger buffer`);
   }
+  const n = t.getNode('/app/n2')!;
+  // A zxid beyond 2^53 is rounded by decoding, so only the decoded node has the tree's digest.
+  const v = encodeNode('/app/n2', n, t);
+  v.writeBigInt64BE(2n ** 60n + 1n, 8 + '/app/n2'.length); // czxid
+  assert.equal(storedNodeDigest(v, v.length), null);
+  assert.equal(storedNodeDigest(v, 20), null, 'truncated');
 });
+
+for (const worker of [true, false]) {
+  test(`the snapshot store loads back the tree it was written from (reader thread: ${worker})`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-restore-'));
+    setStoreLoadWorker(worker);
+    try {
+      const t = sampleTree();
+      const store = LmdbStore.open(path.join(dir, 'store.lmdb'));
+      await store.writeFull(t, new Map([[SESSION, 30000]]), t.lastProcessedZxid);
+      const loaded = store.load()!;
+      const r = new DataTree();
+      r.restore(loaded.nodes, loaded.lastZxid);
+      assertSameTree(t, r, 'store');
+      assert.deepEqual([...loaded.sessions], [[SESSION, 30000]]);
+      // A second load (the iterable is read again) gives the same tree.
+      const again = new DataTree();
+      again.restore(loaded.nodes, loaded.lastZxid);
+      assertSameTree(t, again, 'store, again');
+      // A load given up after its first node frees its reader thread, and a later one works.
+      for (const e of store.load()!.nodes) {
+        assert.equal(typeof e.path, 'string');
+        break;
+      }
+      // Digests off: the nodes load the same, and the tree keeps no digest.
+      const off = new DataTree({ digestEnabled: false });
+      off.restore(store.load(false)!.nodes, loaded.lastZxid);
+      assert.equal(off.nodeCount(), t.nodeCount());
+      assert.equal(off.treeDigest(), 0n);
+      await store.close();
+    } finally {
+      setStoreLoadWorker(true);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
