@@ -119,23 +119,32 @@ export function replayLogs(
     const f = files[i]!;
     const file = path.join(logDir, f.name);
     const isLast = i === files.length - 1;
-    const buf = fs.readFileSync(file);
+    const log = readLogData(file);
+    let buf = log.buf;
+    const onTxn = (txn: Txn, offset: number): void => {
+      const z = txn.hdr.zxid;
+      if (z <= last) return; // already covered (a file that overlaps the previous one)
+      const sameEpoch = Math.floor(z / 2 ** 32) === Math.floor(last / 2 ** 32);
+      if (sameEpoch && z !== last + 1) {
+        throw new StorageError(
+          `txn log ${file} at offset ${offset} continues at zxid 0x${z.toString(16)} but the last applied zxid is ` +
+            `0x${last.toString(16)}: txns are missing (was a log file deleted?)`,
+        );
+      }
+      applyReplayed(tree, sessions, txn);
+      last = z;
+      applied++;
+    };
     let scan;
     try {
-      scan = scanLog(buf, afterZxid, (txn: Txn, offset: number) => {
-        const z = txn.hdr.zxid;
-        if (z <= last) return; // already covered (a file that overlaps the previous one)
-        const sameEpoch = Math.floor(z / 2 ** 32) === Math.floor(last / 2 ** 32);
-        if (sameEpoch && z !== last + 1) {
-          throw new StorageError(
-            `txn log ${file} at offset ${offset} continues at zxid 0x${z.toString(16)} but the last applied zxid is ` +
-              `0x${last.toString(16)}: txns are missing (was a log file deleted?)`,
-          );
-        }
-        applyReplayed(tree, sessions, txn);
-        last = z;
-        applied++;
-      });
+      scan = scanLog(buf, afterZxid, onTxn);
+      if (scan.damage !== null && buf.length < log.fileBytes) {
+        // Damage judged on the bytes before the zero tail: judge it again on the whole file,
+        // so that the verdict and message are exactly those of a full read. Txns applied by
+        // the first scan are skipped (their zxids are not above `last`).
+        buf = fs.readFileSync(file);
+        scan = scanLog(buf, afterZxid, onTxn);
+      }
     } catch (e) {
       if (e instanceof LogFormatError) throw new StorageError(`txn log ${file} is not a ZooKeeper txn log: ${e.message}`);
       throw e;
@@ -143,7 +152,7 @@ export function replayLogs(
     if (!scan.headerComplete) {
       if (!repair) continue;
       if (!isLast) throw new StorageError(`txn log ${file} is shorter than its header but is not the newest log file`);
-      logger.warn({ file, bytes: buf.length }, 'removing a log file whose header was never completely written (crash while creating it)');
+      logger.warn({ file, bytes: log.fileBytes }, 'removing a log file whose header was never completely written (crash while creating it)');
       fs.unlinkSync(file);
       continue;
     }
@@ -168,7 +177,7 @@ export function replayLogs(
         continue;
       }
       logger.warn(
-        { file, offset: d.offset, reason: d.reason, droppedBytes: buf.length - d.offset },
+        { file, offset: d.offset, reason: d.reason, droppedBytes: log.fileBytes - d.offset },
         'truncating a torn write at the end of the txn log (a crash during an unacknowledged write)',
       );
       if (d.offset <= FILE_HEADER_BYTES) {
@@ -180,6 +189,58 @@ export function replayLogs(
     }
   }
   return { lastZxid: last, applied };
+}
+
+/** Files are read backwards in pieces of this size to find where their zero tail starts. */
+const TAIL_PROBE_BYTES = 1024 * 1024;
+/** Zeros kept after the last non-zero byte: enough for scanLog to see the clean end (a zero length). */
+const ZERO_TAIL_KEPT_BYTES = 4096;
+
+/**
+ * A log file's bytes up to its preallocated tail of zeros (plus a few of those zeros), and the
+ * file's size. A log file is preallocated in 64 MiB steps and usually holds far less; reading it
+ * whole allocated and filled a 64 MiB buffer for every replayed file, mostly zeros, at the moment
+ * the process is largest (right after the store is loaded). The tail is probed backwards through
+ * one 1 MiB buffer instead. Everything after the returned bytes is zero, which is how scanLog
+ * would have found it; on damage the caller reads the whole file again, so the verdict and its
+ * message are exactly those of a full read.
+ */
+function readLogData(file: string): { buf: Buffer; fileBytes: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const fileBytes = fs.fstatSync(fd).size;
+    const probe = Buffer.allocUnsafe(Math.min(TAIL_PROBE_BYTES, fileBytes));
+    let dataEnd = 0;
+    // Bounded: each step moves `end` back by a whole probe, or stops.
+    for (let end = fileBytes; end > 0; ) {
+      const start = Math.max(0, end - probe.length);
+      const n = readFully(fd, probe, end - start, start);
+      let k = n - 1;
+      while (k >= 0 && probe[k] === 0) k--;
+      if (k >= 0) {
+        dataEnd = start + k + 1;
+        break;
+      }
+      end = start;
+    }
+    const keep = Math.min(fileBytes, dataEnd + ZERO_TAIL_KEPT_BYTES);
+    const buf = Buffer.allocUnsafe(keep);
+    const n = readFully(fd, buf, keep, 0);
+    return { buf: n === keep ? buf : buf.subarray(0, n), fileBytes };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads `length` bytes at `position` into `buf` (from 0); fewer only at the end of the file. */
+function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
 
 function applyReplayed(tree: DataTree, sessions: Map<bigint, number>, txn: Txn): void {
