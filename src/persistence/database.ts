@@ -119,23 +119,32 @@ export function replayLogs(
     const f = files[i]!;
     const file = path.join(logDir, f.name);
     const isLast = i === files.length - 1;
-    const buf = fs.readFileSync(file);
+    const log = readLogData(file);
+    let buf = log.buf;
+    const onTxn = (txn: Txn, offset: number): void => {
+      const z = txn.hdr.zxid;
+      if (z <= last) return; // already covered (a file that overlaps the previous one)
+      const sameEpoch = Math.floor(z / 2 ** 32) === Math.floor(last / 2 ** 32);
+      if (sameEpoch && z !== last + 1) {
+        throw new StorageError(
+          `txn log ${file} at offset ${offset} continues at zxid 0x${z.toString(16)} but the last applied zxid is ` +
+            `0x${last.toString(16)}: txns are missing (was a log file deleted?)`,
+        );
+      }
+      applyReplayed(tree, sessions, txn);
+      last = z;
+      applied++;
+    };
     let scan;
     try {
-      scan = scanLog(buf, afterZxid, (txn: Txn, offset: number) => {
-        const z = txn.hdr.zxid;
-        if (z <= last) return; // already covered (a file that overlaps the previous one)
-        const sameEpoch = Math.floor(z / 2 ** 32) === Math.floor(last / 2 ** 32);
-        if (sameEpoch && z !== last + 1) {
-          throw new StorageError(
-            `txn log ${file} at offset ${offset} continues at zxid 0x${z.toString(16)} but the last applied zxid is ` +
-              `0x${last.toString(16)}: txns are missing (was a log file deleted?)`,
-          );
-        }
-        applyReplayed(tree, sessions, txn);
-        last = z;
-        applied++;
-      });
+      scan = scanLog(buf, afterZxid, onTxn);
+      if (scan.damage !== null && buf.length < log.fileBytes) {
+        // Damage judged on the bytes before the zero tail: judge it again on the whole file,
+        // so that the verdict and message are exactly those of a full read. Txns applied by
+        // the first scan are skipped (their zxids are not above `last`).
+        buf = fs.readFileSync(file);
+        scan = scanLog(buf, afterZxid, onTxn);
+      }
     } catch (e) {
       if (e instanceof LogFormatError) throw new StorageError(`txn log ${file} is not a ZooKeeper txn log: ${e.message}`);
       throw e;
@@ -143,7 +152,7 @@ export function replayLogs(
     if (!scan.headerComplete) {
       if (!repair) continue;
       if (!isLast) throw new StorageError(`txn log ${file} is shorter than its header but is not the newest log file`);
-      logger.warn({ file, bytes: buf.length }, 'removing a log file whose header was never completely written (crash while creating it)');
+      logger.warn({ file, bytes: log.fileBytes }, 'removing a log file whose header was never completely written (crash while creating it)');
       fs.unlinkSync(file);
       continue;
     }
@@ -168,7 +177,7 @@ export function replayLogs(
         continue;
       }
       logger.warn(
-        { file, offset: d.offset, reason: d.reason, droppedBytes: buf.length - d.offset },
+        { file, offset: d.offset, reason: d.reason, droppedBytes: log.fileBytes - d.offset },
         'truncating a torn write at the end of the txn log (a crash during an unacknowledged write)',
       );
       if (d.offset <= FILE_HEADER_BYTES) {
@@ -180,6 +189,58 @@ export function replayLogs(
     }
   }
   return { lastZxid: last, applied };
+}
+
+/** Files are read backwards in pieces of this size to find where their zero tail starts. */
+const TAIL_PROBE_BYTES = 1024 * 1024;
+/** Zeros kept after the last non-zero byte: enough for scanLog to see the clean end (a zero length). */
+const ZERO_TAIL_KEPT_BYTES = 4096;
+
+/**
+ * A log file's bytes up to its preallocated tail of zeros (plus a few of those zeros), and the
+ * file's size. A log file is preallocated in 64 MiB steps and usually holds far less; reading it
+ * whole allocated and filled a 64 MiB buffer for every replayed file, mostly zeros, at the moment
+ * the process is largest (right after the store is loaded). The tail is probed backwards through
+ * one 1 MiB buffer instead. Everything after the returned bytes is zero, which is how scanLog
+ * would have found it; on damage the caller reads the whole file again, so the verdict and its
+ * message are exactly those of a full read.
+ */
+function readLogData(file: string): { buf: Buffer; fileBytes: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const fileBytes = fs.fstatSync(fd).size;
+    const probe = Buffer.allocUnsafe(Math.min(TAIL_PROBE_BYTES, fileBytes));
+    let dataEnd = 0;
+    // Bounded: each step moves `end` back by a whole probe, or stops.
+    for (let end = fileBytes; end > 0; ) {
+      const start = Math.max(0, end - probe.length);
+      const n = readFully(fd, probe, end - start, start);
+      let k = n - 1;
+      while (k >= 0 && probe[k] === 0) k--;
+      if (k >= 0) {
+        dataEnd = start + k + 1;
+        break;
+      }
+      end = start;
+    }
+    const keep = Math.min(fileBytes, dataEnd + ZERO_TAIL_KEPT_BYTES);
+    const buf = Buffer.allocUnsafe(keep);
+    const n = readFully(fd, buf, keep, 0);
+    return { buf: n === keep ? buf : buf.subarray(0, n), fileBytes };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads `length` bytes at `position` into `buf` (from 0); fewer only at the end of the file. */
+function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
 
 function applyReplayed(tree: DataTree, sessions: Map<bigint, number>, txn: Txn): void {
@@ -314,6 +375,9 @@ export interface RecoveredState {
   storeZxid: number;
   loadedSessions: bigint[];
   replay: ReplayResult;
+  /** How long loading the snapshot (store or ZooKeeper file) and replaying the log took. */
+  loadMs: number;
+  replayMs: number;
 }
 
 /**
@@ -335,13 +399,17 @@ export function recoverState(
   const sessions = new Map<bigint, number>();
   let storeZxid: number;
   let fresh = true;
-  const loaded = store?.load() ?? null;
+  const loadStarted = performance.now();
+  const loaded = store?.load(digestEnabled) ?? null;
   if (loaded !== null) {
     tree.restore(loaded.nodes, loaded.lastZxid);
     for (const [id, to] of loaded.sessions) sessions.set(id, to);
     storeZxid = loaded.lastZxid;
     fresh = false;
-    logger.info({ zxid: hex(storeZxid), nodes: tree.nodeCount(), sessions: sessions.size }, 'loaded the snapshot store');
+    logger.info(
+      { zxid: hex(storeZxid), nodes: tree.nodeCount(), sessions: sessions.size, ms: Math.round(performance.now() - loadStarted) },
+      'loaded the snapshot store',
+    );
   } else {
     let snap;
     try {
@@ -371,11 +439,16 @@ export function recoverState(
       storeZxid = 0;
     }
   }
+  const loadMs = Math.round(performance.now() - loadStarted);
   const loadedSessions = [...sessions.keys()];
   tree.dirty = new Set();
+  const replayStarted = performance.now();
   const replay = replayLogs(logDir, storeZxid, tree, sessions, logger, repair);
   if (replay.applied > 0) {
-    logger.info({ txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid) }, 'replayed the txn log');
+    logger.info(
+      { txns: replay.applied, fromZxid: hex(storeZxid), toZxid: hex(replay.lastZxid), ms: Math.round(performance.now() - replayStarted) },
+      'replayed the txn log',
+    );
   }
   const pending = tree.pendingSnapshotDigest();
   if (pending !== null) {
@@ -384,9 +457,10 @@ export function recoverState(
       'Highest txn zxid is not covering the snapshot digest zxid, which might lead to inconsistent state',
     );
   }
+  const replayMs = Math.round(performance.now() - replayStarted);
   killDeadSessions(tree, sessions, logger);
   tree.events = [];
-  return { tree, sessions, fresh, storeZxid, loadedSessions, replay };
+  return { tree, sessions, fresh, storeZxid, loadedSessions, replay, loadMs, replayMs };
 }
 
 /**
@@ -475,7 +549,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
     await store.close().catch(() => undefined);
     throw e;
   }
-  const { tree, sessions, fresh, replay, loadedSessions } = state;
+  const { tree, sessions, fresh, replay, loadedSessions, loadMs, replayMs } = state;
   if (fresh) {
     await store.writeFull(tree, sessions, tree.lastProcessedZxid);
   } else if (replay.applied > 0 || (tree.dirty?.size ?? 0) > 0) {
@@ -487,7 +561,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
   }
   tree.dirty = null;
   logger.info(
-    { zxid: hex(tree.lastProcessedZxid), nodes: tree.nodeCount(), sessions: sessions.size, ms: Math.round(performance.now() - started) },
+    { zxid: hex(tree.lastProcessedZxid), nodes: tree.nodeCount(), sessions: sessions.size, loadMs, replayMs, ms: Math.round(performance.now() - started) },
     'database ready',
   );
 

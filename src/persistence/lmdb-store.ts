@@ -25,10 +25,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
-import { JuteReader, JuteWriter } from '../jute/codec';
+import { allocValue, JuteReader, JuteWriter } from '../jute/codec';
 import * as R from '../jute/records';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
+import { crcRange } from '../tree/digest';
 import type { DataTree, RestoredNode, ZNode } from '../tree/data-tree';
 
 export const LMDB_FILE_NAME = 'zkts-snapshot.lmdb';
@@ -76,34 +79,298 @@ export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
  * the many nodes that share a list share one array (and the load interns it once).
  */
 export function decodeNode(value: Buffer, aclLists: Map<string, R.AclValue[]> = new Map()): RestoredNode {
-  const r = new JuteReader(value, 0, value.length, MAX_VALUE_BYTES);
-  const format = r.int();
-  if (format !== NODE_FORMAT) throw new Error(`unknown node record format ${format}`);
-  const path = r.ustring();
-  // StatPersisted, field by field: this runs once per znode at every start.
-  const czxid = r.long();
-  const mzxid = r.long();
-  const ctime = r.long();
-  const mtime = r.long();
-  const version = r.int();
-  const cversion = r.int();
-  const aversion = r.int();
-  const ephemeralOwner = r.bigLong();
-  const pzxid = r.long();
-  const openMarker = r.boolean();
-  const aclStart = r.offset;
-  const n = r.vectorCount();
-  let acl: R.AclValue[] | null = null;
-  if (n > 0 || !openMarker) {
-    const list: R.AclValue[] = [];
-    for (let i = 0; i < n; i++) list.push(R.ACL.decode(r));
-    const key = value.toString('latin1', aclStart, r.offset);
-    acl = aclLists.get(key) ?? list;
-    if (acl === list) aclLists.set(key, list);
-  }
-  const data = r.buffer();
-  return { path, data, acl: openMarker ? null : acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid };
+  return decodeNodeInto(value, 0, value.length, aclLists, newRestoredNode());
 }
+
+/** An empty RestoredNode for decodeNodeInto to fill. */
+export function newRestoredNode(): RestoredNode {
+  return { path: '', data: null, acl: null, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, digest: undefined };
+}
+
+/** format, path length, StatPersisted (60 bytes): what precedes the path and follows it. */
+const NODE_HEAD_BYTES = 4 + 4;
+const NODE_STAT_BYTES = 60;
+/** Values up to this size are copied by a loop rather than Buffer.copy. */
+const SHORT_COPY_BYTES = 256;
+
+function int32At(b: Uint8Array, i: number): number {
+  return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/** A Jute long as a JS number, as JuteReader.long reads it (exact below 2^53). */
+function longAt(b: Uint8Array, i: number): number {
+  return int32At(b, i) * 4294967296 + (int32At(b, i + 4) >>> 0);
+}
+
+function corrupt(what: string, size: number): Error {
+  return new Error(`corrupt node record: ${what} (record of ${size} bytes)`);
+}
+
+/**
+ * Decodes the node value in `bytes[start, end)` into `out` and returns it. This runs once per znode
+ * at every start, on lmdb-js's shared read buffer (no copy of the value): the only allocations
+ * are the path string and the copy of the data, and the ACL list when it is not the
+ * OPEN_ACL_UNSAFE marker and not already in `aclLists`. Nothing keeps `bytes`.
+ */
+export function decodeNodeInto(bytes: Uint8Array, start: number, end: number, aclLists: Map<string, R.AclValue[]>, out: RestoredNode): RestoredNode {
+  // lmdb-js hands Buffers; a plain Uint8Array is viewed as one (no copy) for the string and copy helpers.
+  const b = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, end);
+  const size = end - start;
+  if (size < NODE_HEAD_BYTES) throw corrupt('shorter than its header', size);
+  const format = int32At(b, start);
+  if (format !== NODE_FORMAT) throw new Error(`unknown node record format ${format}`);
+  const pathLen = int32At(b, start + 4);
+  let i = start + NODE_HEAD_BYTES;
+  // The path, StatPersisted, the marker and the ACL count must all be there.
+  if (pathLen < -1 || i + Math.max(pathLen, 0) + NODE_STAT_BYTES + 1 + 4 > end) throw corrupt(`bad path length ${pathLen}`, size);
+  out.path = pathLen <= 0 ? '' : b.toString('utf8', i, i + pathLen);
+  if (pathLen > 0) i += pathLen;
+  // StatPersisted, field by field.
+  out.czxid = longAt(b, i);
+  out.mzxid = longAt(b, i + 8);
+  out.ctime = longAt(b, i + 16);
+  out.mtime = longAt(b, i + 24);
+  out.version = int32At(b, i + 32);
+  out.cversion = int32At(b, i + 36);
+  out.aversion = int32At(b, i + 40);
+  // Zero (no owner) is by far the most common: share the constant, as JuteReader.bigLong does.
+  out.ephemeralOwner = int32At(b, i + 44) === 0 && int32At(b, i + 48) === 0 ? 0n : b.readBigInt64BE(i + 44);
+  out.pzxid = longAt(b, i + 52);
+  i += NODE_STAT_BYTES;
+  const openMarker = b[i++] !== 0;
+  const aclCount = int32At(b, i);
+  if (aclCount === 0 && openMarker) {
+    out.acl = null;
+    i += 4;
+  } else {
+    i = decodeAcl(b, i, end, aclLists, openMarker, out);
+  }
+  if (i + 4 > end) throw corrupt('no data length', size);
+  const dataLen = int32At(b, i);
+  i += 4;
+  if (dataLen < -1 || i + Math.max(dataLen, 0) > end) throw corrupt(`bad data length ${dataLen}`, size);
+  if (dataLen === -1) {
+    out.data = null;
+  } else {
+    // A copy into the value slabs: the tree keeps it, and `bytes` is reused for the next node.
+    const data = allocValue(dataLen);
+    // Short values byte by byte: Buffer.copy's argument checks cost more than the copy.
+    if (dataLen <= SHORT_COPY_BYTES) for (let k = 0; k < dataLen; k++) data[k] = b[i + k]!;
+    else b.copy(data, 0, i, i + dataLen);
+    out.data = data;
+  }
+  return out;
+}
+
+/** "/zookeeper/" in UTF-8: nodes below it count 0 in the tree digest. */
+const DIGEST_EXCLUDED_PREFIX = Buffer.from('/zookeeper/', 'utf8');
+/** The offsets of the longs in StatPersisted (czxid mzxid ctime mtime ... pzxid). */
+const STAT_LONG_OFFSETS = [0, 8, 16, 24, 52];
+
+/**
+ * nodeDigest of the node stored in `b[0, size)`, computed from the stored bytes (no decoding,
+ * no allocation): the digest covers the path's UTF-8 bytes, the data and the stat fields in
+ * big-endian form, which is how they are stored. null when only the decoded node gives the
+ * exact value: a long that decoding rounds (beyond 2^53), or a record it cannot walk.
+ */
+export function storedNodeDigest(b: Uint8Array, size: number): number | null {
+  if (size < NODE_HEAD_BYTES) return null;
+  const pathLen = int32At(b, 4);
+  const st = NODE_HEAD_BYTES + pathLen;
+  if (pathLen < 0 || st + NODE_STAT_BYTES + 1 + 4 > size) return null;
+  if (pathLen >= DIGEST_EXCLUDED_PREFIX.length) {
+    let excluded = true;
+    for (let k = 0; k < DIGEST_EXCLUDED_PREFIX.length && excluded; k++) excluded = b[NODE_HEAD_BYTES + k] === DIGEST_EXCLUDED_PREFIX[k];
+    if (excluded) return 0;
+  }
+  for (const off of STAT_LONG_OFFSETS) {
+    const hi = int32At(b, st + off);
+    if (hi < -0x200000 || hi >= 0x200000) return null;
+  }
+  const aclEnd = aclVectorEnd(b, st + NODE_STAT_BYTES + 1, size);
+  if (aclEnd < 0 || aclEnd + 4 > size) return null;
+  const dataLen = int32At(b, aclEnd);
+  if (dataLen < -1 || aclEnd + 4 + Math.max(dataLen, 0) > size) return null;
+  let c = -1;
+  // The root ("/", or "" as ZooKeeper's snapshots name it) is hashed as "".
+  const root = pathLen === 0 || (pathLen === 1 && b[NODE_HEAD_BYTES] === 0x2f);
+  if (!root) c = crcRange(c, b, NODE_HEAD_BYTES, st);
+  if (dataLen > 0) c = crcRange(c, b, aclEnd + 4, aclEnd + 4 + dataLen);
+  c = crcRange(c, b, st, st + 16); // czxid mzxid
+  c = crcRange(c, b, st + 52, st + 60); // pzxid
+  c = crcRange(c, b, st + 16, st + 32); // ctime mtime
+  c = crcRange(c, b, st + 32, st + 52); // version cversion aversion ephemeralOwner
+  return ~c;
+}
+
+/**
+ * The ACL vector of the last node that had one, as raw bytes, and its decoded list: nodes that
+ * share a list usually follow each other, and comparing ~30 bytes is cheaper than decoding them
+ * and looking the list up by its bytes.
+ */
+let lastAclBytes = new Uint8Array(256);
+let lastAclLength = -1;
+let lastAclList: R.AclValue[] | null = null;
+let lastAclLists: Map<string, R.AclValue[]> | null = null;
+
+/** Drops the cache above, so nothing of a finished load stays reachable from it. */
+function forgetLastAcl(): void {
+  lastAclLength = -1;
+  lastAclList = null;
+  lastAclLists = null;
+}
+
+/** The end of the ACL vector at `start` (count, then perms:int scheme:ustring id:ustring each), or -1 if it overruns `size`. */
+function aclVectorEnd(b: Uint8Array, start: number, size: number): number {
+  let i = start + 4;
+  const n = int32At(b, start);
+  for (let k = 0; k < n; k++) {
+    i += 4;
+    for (let f = 0; f < 2; f++) {
+      if (i + 4 > size) return -1;
+      const len = int32At(b, i);
+      i += 4 + Math.max(len, 0);
+    }
+  }
+  return i > size ? -1 : i;
+}
+
+/** decodeNodeInto: a node with its own ACL vector; sets out.acl and returns the offset after the vector. */
+function decodeAcl(b: Buffer, start: number, size: number, aclLists: Map<string, R.AclValue[]>, openMarker: boolean, out: RestoredNode): number {
+  const end = aclVectorEnd(b, start, size);
+  const len = end - start;
+  if (end >= 0 && len === lastAclLength && lastAclLists === aclLists) {
+    let same = true;
+    for (let k = 0; k < len; k++) {
+      if (b[start + k] !== lastAclBytes[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      out.acl = openMarker ? null : lastAclList;
+      return end;
+    }
+  }
+  const r = new JuteReader(b, start, size, MAX_VALUE_BYTES);
+  const n = r.vectorCount();
+  const list: R.AclValue[] = [];
+  for (let k = 0; k < n; k++) list.push(R.ACL.decode(r));
+  const key = b.toString('latin1', start, r.offset);
+  let acl = aclLists.get(key);
+  if (acl === undefined) {
+    acl = list;
+    aclLists.set(key, list);
+  }
+  out.acl = openMarker ? null : acl;
+  if (r.offset - start <= 4096) {
+    if (lastAclBytes.length < r.offset - start) lastAclBytes = new Uint8Array(r.offset - start);
+    lastAclBytes.set(b.subarray(start, r.offset));
+    lastAclLength = r.offset - start;
+    lastAclList = acl;
+    lastAclLists = aclLists;
+  }
+  return r.offset;
+}
+
+/**
+ * Whether a load reads the store on a worker thread (store-load-worker.ts) while this thread
+ * decodes. ZKTS_STORE_LOAD_WORKER=0 turns it off (the load then reads and decodes on this
+ * thread, as tools always do); tests run both ways.
+ */
+let useLoadWorker = process.env.ZKTS_STORE_LOAD_WORKER !== '0';
+export function setStoreLoadWorker(on: boolean): void {
+  useLoadWorker = on;
+}
+
+/** The load waits this long without any message from its worker before it gives up. */
+const LOAD_WORKER_STALL_MS = 120_000;
+
+interface LoadWorker {
+  worker: Worker;
+  port: import('node:worker_threads').MessagePort;
+  counters: Int32Array;
+}
+
+/** Starts the reader thread of a load, or returns null where threads cannot be started. */
+function startLoadWorker(file: string, digestEnabled: boolean): LoadWorker | null {
+  const { port1, port2 } = new MessageChannel();
+  const sync = new SharedArrayBuffer(8);
+  let worker: Worker;
+  try {
+    worker = new Worker(path.join(__dirname, 'store-load-worker.js'), { workerData: { file, digestEnabled, port: port2, sync }, transferList: [port2] });
+  } catch {
+    port1.close();
+    return null;
+  }
+  return { worker, port: port1, counters: new Int32Array(sync) };
+}
+
+type LoadMessage = { kind: 'chunk'; buf: ArrayBuffer; used: number } | { kind: 'end'; lastZxid: number | null; count: number } | { kind: 'error'; message: string };
+
+/**
+ * The loading half of a worker load: takes the chunks of raw node values as the worker posts
+ * them and decodes each node in place. This thread blocks (Atomics.wait) only while the worker
+ * has no chunk ready; `recoverState` is synchronous, and nothing else runs before the tree is
+ * loaded.
+ */
+function* loadNodesInWorker(w: LoadWorker, digestEnabled: boolean, lastZxid: number, aclLists: Map<string, R.AclValue[]>, out: RestoredNode): Generator<RestoredNode> {
+  const { port, counters } = w;
+  let count = 0;
+  let finished = false;
+  try {
+    let waitedMs = 0;
+    for (;;) {
+      const posted = Atomics.load(counters, 0);
+      const received = receiveMessageOnPort(port);
+      if (received === undefined) {
+        // Sleeps until the worker posts again (the count read before looking at the port
+        // makes a post in between wake us at once).
+        if (Atomics.wait(counters, 0, posted, 1000) === 'timed-out' && (waitedMs += 1000) >= LOAD_WORKER_STALL_MS) {
+          throw new Error(`reading the snapshot store: its reader thread sent nothing for ${LOAD_WORKER_STALL_MS / 1000} s`);
+        }
+        continue;
+      }
+      waitedMs = 0;
+      const m = received.message as LoadMessage;
+      if (m.kind === 'error') throw new Error(`reading the snapshot store: ${m.message}`);
+      if (m.kind === 'end') {
+        // The worker read its own snapshot of the store: it must be the one lastZxid came from.
+        if (m.lastZxid !== lastZxid || m.count !== count) {
+          throw new Error(`the snapshot store changed while it was loaded (lastZxid ${String(m.lastZxid)}, expected ${lastZxid})`);
+        }
+        finished = true;
+        return;
+      }
+      const b = Buffer.from(m.buf, 0, m.used);
+      let i = 0;
+      while (i < m.used) {
+        const size = int32At(b, i);
+        if (size < 0 || i + 8 + size > m.used) throw new Error('reading the snapshot store: a chunk from its reader thread is damaged');
+        const e = decodeNodeInto(b, i + 8, i + 8 + size, aclLists, out);
+        e.digest = digestEnabled ? int32At(b, i + 4) : undefined;
+        yield e;
+        count++;
+        i += 8 + size;
+      }
+      Atomics.add(counters, 1, 1);
+      Atomics.notify(counters, 1);
+    }
+  } finally {
+    forgetLastAcl();
+    // Frees a worker that waits for room (the load stopped early), then ends it.
+    Atomics.add(counters, 1, MAX_LOAD_CHUNKS_RELEASE);
+    Atomics.notify(counters, 1);
+    port.close();
+    // A worker that finished closes its environment and exits by itself (terminating it could
+    // cut that close short); one that did not is stopped.
+    if (finished) w.worker.unref();
+    else void w.worker.terminate();
+  }
+}
+
+/** Added to the consumed count when a load ends, so a waiting worker always wakes. */
+const MAX_LOAD_CHUNKS_RELEASE = 1 << 20;
 
 export interface LoadedState {
   nodes: Iterable<RestoredNode>;
@@ -136,7 +403,7 @@ function installCommitRejectionFilter(): void {
  * page touched before a resize stayed resident once per map, which at 1M znodes was 500 MiB of
  * RSS on top of the 475 MiB file. lmdb-js still grows the map if a file ever outgrows this.
  */
-const MAP_SIZE_BYTES = 2 ** 40;
+export const MAP_SIZE_BYTES = 2 ** 40;
 
 /**
  * Every page of the file that LMDB touches through its map stays resident in the process (RSS,
@@ -260,7 +527,7 @@ export class LmdbStore {
   }
 
   /** The stored state; null for an empty (never committed) store. */
-  load(): LoadedState | null {
+  load(digestEnabled = true): LoadedState | null {
     const lastZxid = this.lastZxid();
     if (lastZxid === null) return null;
     const format = this.h.meta.get('format');
@@ -272,15 +539,55 @@ export class LmdbStore {
       lastZxid,
       sessions,
       nodes: {
-        *[Symbol.iterator]() {
+        [Symbol.iterator]() {
+          // One object, refilled for every node: DataTree.restore copies each entry's fields
+          // before it asks for the next one.
+          const out = newRestoredNode();
           const aclLists = new Map<string, R.AclValue[]>();
-          for (const { value } of self.h.nodes.getRange()) yield decodeNode(value, aclLists);
-          // The load read every page of the file through the map; drop them (RECYCLE_IDLE_MS).
-          self.touched = true;
-          self.reopen();
+          const worker = self.readOnly || !useLoadWorker ? null : startLoadWorker(self.file, digestEnabled);
+          return worker !== null ? loadNodesInWorker(worker, digestEnabled, lastZxid, aclLists, out) : self.loadNodesHere(aclLists, out);
         },
       },
     };
+  }
+
+  /** The nodes of the store, read and decoded on this thread. */
+  private *loadNodesHere(aclLists: Map<string, R.AclValue[]>, out: RestoredNode): Generator<RestoredNode> {
+    try {
+      for (const { value } of this.loadHandle(aclLists, out).getRange()) yield value;
+    } finally {
+      forgetLastAcl();
+      // The load read every page of the file through the map; drop them (RECYCLE_IDLE_MS).
+      this.touched = true;
+      this.reopen();
+    }
+  }
+
+  /**
+   * A second, read-only handle on the nodes database for the load. Its decoder runs on
+   * lmdb-js's shared read buffer (the `binary` handle copies every value into a new Buffer with
+   * an ArrayBuffer of its own first), and its key decoder skips the key, which is the path that
+   * the value also holds. Both hooks are lmdb-js's documented `encoder` and `keyEncoder`
+   * options. Iteration starts at the same key as on the main handle (lmdb-js's default
+   * beginning key), and with a snapshot read no key is ever used to reposition the cursor.
+   */
+  private loadHandle(aclLists: Map<string, R.AclValue[]>, out: RestoredNode): Database<RestoredNode, Uint8Array> {
+    return this.h.root.openDB<RestoredNode, Uint8Array>({
+      name: 'nodes',
+      encoder: {
+        encode: (): Buffer => {
+          throw new Error('the load handle of the snapshot store is read-only');
+        },
+        decode: (bytes: Uint8Array, size: number): RestoredNode => decodeNodeInto(bytes, 0, size, aclLists, out),
+      },
+      keyEncoder: {
+        writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+          target.set(key, start);
+          return start + key.length;
+        },
+        readKey: (): null => null,
+      },
+    } as never);
   }
 
   /** Writes the whole tree and session table into an empty store, in one transaction. */

@@ -57,9 +57,9 @@ export class AclCache {
     return acls;
   }
 
-  addUsage(index: number): void {
+  addUsage(index: number, count = 1): void {
     if (index === OPEN_UNSAFE_ACL_ID) return;
-    this.refCounts.set(index, (this.refCounts.get(index) ?? 0) + 1);
+    this.refCounts.set(index, (this.refCounts.get(index) ?? 0) + count);
   }
 
   removeUsage(index: number): void {

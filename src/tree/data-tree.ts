@@ -53,6 +53,11 @@ export interface RestoredNode {
   aversion: number;
   ephemeralOwner: bigint;
   pzxid: number;
+  /**
+   * nodeDigest of this node, when the source computed it already (the store's load does, on its
+   * reader thread); undefined makes restore compute it.
+   */
+  digest?: number;
 }
 
 export interface WatchEvent {
@@ -757,24 +762,39 @@ export class DataTree {
   restore(entries: Iterable<RestoredNode>, lastZxid: number): void {
     for (const n of this.nodes.values()) this.aclCache.removeUsage(n.acl);
     this.nodes.clear();
-    this.ephemerals.clear();
-    this.ephemeralsMaxSize.clear();
-    this.containers.clear();
-    this.ttls.clear();
-    this.dataSize = 0;
-    this.hash.clear();
+    this.clearRestoreIndexes();
     // Snapshot readers hand the same array for the same ACL list; intern each array once.
     const interned = new Map<AclValue[], number>();
+    // Usages of the ACL of the previous entries, added to the cache in one step when the list
+    // changes (consecutive nodes usually share their list).
+    let usageIndex = OPEN_UNSAFE_ACL_ID;
+    let usageCount = 0;
+    // Sources list parents before children (the store is sorted by path, and a parent's path
+    // is a prefix of its children's; ZooKeeper snapshots are written parents first), so each
+    // node is linked to its parent as it arrives, and consecutive siblings reuse the parent
+    // found for the first of them. A node whose parent is not there yet, or a path seen twice,
+    // makes the links be rebuilt at the end in one pass over the whole tree, exactly as they
+    // were always built, so the outcome never depends on the order of the source.
+    let relink = false;
+    // The paths below /zookeeper/quota, so the quota index is rebuilt without a pass over the tree.
+    const quotaSubtree: string[] = [];
+    let parentPrefix = '';
+    let parent: ZNode | undefined;
     for (const e of entries) {
       const p = e.path === '' ? ROOT_PATH : e.path;
       let acl = e.acl === null ? OPEN_UNSAFE_ACL_ID : interned.get(e.acl);
       if (acl === undefined) {
         acl = this.aclCache.intern(e.acl);
         interned.set(e.acl!, acl);
+      } else if (acl === usageIndex) {
+        usageCount++;
       } else {
-        this.aclCache.addUsage(acl);
+        this.aclCache.addUsage(usageIndex, usageCount);
+        usageIndex = acl;
+        usageCount = 1;
       }
-      this.nodes.set(p, {
+      // Every field is copied: a source may refill one entry object for every node.
+      const n: ZNode = {
         data: e.data,
         acl,
         czxid: e.czxid,
@@ -789,31 +809,79 @@ export class DataTree {
         children: null,
         maxChildren: 0,
         digest: 0,
-      });
-    }
-    if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
-    for (const [p, n] of this.nodes) {
-      this.dataSize += nodeSize(p, n.data);
-      this.addDigest(p, n);
+      };
+      if (this.digestEnabled) n.digest = e.digest ?? nodeDigest(p, n.data, n);
+      if (p.startsWith(QUOTA_SUBTREE_PREFIX)) quotaSubtree.push(p);
+      const before = this.nodes.size;
+      this.nodes.set(p, n);
+      if (relink) continue;
+      if (this.nodes.size === before) {
+        relink = true; // a path seen twice: the earlier node may already have children
+        continue;
+      }
       if (p !== ROOT_PATH) {
-        const parent = this.getNode(parentOf(p));
-        if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
-        this.addChild(parent, childNameOf(p));
-      }
-      const kind = ephemeralKindOf(n.ephemeralOwner);
-      if (kind === EphemeralKind.CONTAINER) this.containers.add(p);
-      else if (kind === EphemeralKind.TTL) this.ttls.add(p);
-      else if (n.ephemeralOwner !== 0n) {
-        let set = this.ephemerals.get(n.ephemeralOwner);
-        if (set === undefined) {
-          set = new Set();
-          this.ephemerals.set(n.ephemeralOwner, set);
+        const slash = p.lastIndexOf('/');
+        if (slash !== parentPrefix.length || parent === undefined || !p.startsWith(parentPrefix)) {
+          parentPrefix = p.substring(0, slash);
+          parent = this.nodes.get(slash === 0 ? ROOT_PATH : parentPrefix);
+          if (parent === undefined) {
+            relink = true;
+            continue;
+          }
         }
-        set.add(p);
+        this.addChild(parent, p.substring(slash + 1));
+      }
+      this.indexRestored(p, n);
+    }
+    this.aclCache.addUsage(usageIndex, usageCount);
+    if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
+    if (relink) {
+      for (const n of this.nodes.values()) {
+        n.children = null;
+        n.maxChildren = 0;
+      }
+      this.clearRestoreIndexes();
+      for (const [p, n] of this.nodes) {
+        if (p !== ROOT_PATH) {
+          const parent = this.getNode(parentOf(p));
+          if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
+          this.addChild(parent, childNameOf(p));
+        }
+        this.indexRestored(p, n);
       }
     }
-    this.setupQuota();
+    // A path given twice is listed twice: setupQuotaFrom's work per path is idempotent.
+    this.setupQuotaFrom(quotaSubtree);
     this.lastProcessedZxid = lastZxid;
+  }
+
+  /** Empties what restore() rebuilds from the nodes (besides the nodes and their links). */
+  private clearRestoreIndexes(): void {
+    this.ephemerals.clear();
+    this.ephemeralsMaxSize.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.dataSize = 0;
+    this.hash.clear();
+  }
+
+  /** restore(): counts a node into the data size and digest and the ephemeral, container and TTL indexes. */
+  private indexRestored(p: string, n: ZNode): void {
+    this.dataSize += nodeSize(p, n.data);
+    // n.digest was set when the node was made (0 when digests are off).
+    this.hash.add(n.digest);
+    if (n.ephemeralOwner === 0n) return;
+    const kind = ephemeralKindOf(n.ephemeralOwner);
+    if (kind === EphemeralKind.CONTAINER) this.containers.add(p);
+    else if (kind === EphemeralKind.TTL) this.ttls.add(p);
+    else {
+      let set = this.ephemerals.get(n.ephemeralOwner);
+      if (set === undefined) {
+        set = new Set();
+        this.ephemerals.set(n.ephemeralOwner, set);
+      }
+      set.add(p);
+    }
   }
 
   /** Every node with its path, in no particular order (snapshot writers). */
@@ -876,9 +944,14 @@ export class DataTree {
 
   /** Rebuilds the quota index from /zookeeper/quota after a snapshot load. */
   setupQuota(): void {
+    this.setupQuotaFrom(this.nodes.keys());
+  }
+
+  /** setupQuota over `paths`, which hold at least every path below /zookeeper/quota. */
+  private setupQuotaFrom(paths: Iterable<string>): void {
     this.quotaPaths.clear();
     const suffix = `/${LIMIT_NODE}`;
-    for (const p of this.nodes.keys()) {
+    for (const p of paths) {
       if (p.startsWith(QUOTA_ROOT + '/') && p.endsWith(suffix)) {
         const real = p.substring(QUOTA_ROOT.length, p.length - suffix.length);
         this.updateQuotaForPath(real);
@@ -891,6 +964,9 @@ export class DataTree {
     return ttlOf(n.ephemeralOwner);
   }
 }
+
+/** The start of every path setupQuota looks at. */
+const QUOTA_SUBTREE_PREFIX = `${QUOTA_ROOT}/`;
 
 /** DataTree.getNodeSize: what `zk_approximate_data_size` adds up. */
 function nodeSize(path: string, data: Buffer | null): number {

@@ -72,9 +72,16 @@ for (let i = 0; i < 256; i++) {
 const NATIVE_CRC_BYTES = 512;
 
 function crcBytes(c: number, b: Uint8Array): number {
-  if (b.length >= NATIVE_CRC_BYTES) return ~zlib.crc32(b, ~c >>> 0);
-  const end = b.length;
-  let i = 0;
+  return crcRange(c, b, 0, b.length);
+}
+
+/**
+ * The CRC register `c` advanced over `b[start, end)`. Exported for readers that hold a node's
+ * fields as stored bytes (the snapshot store's load computes digests from them).
+ */
+export function crcRange(c: number, b: Uint8Array, start: number, end: number): number {
+  if (end - start >= NATIVE_CRC_BYTES) return ~zlib.crc32(start === 0 && end === b.length ? b : b.subarray(start, end), ~c >>> 0);
+  let i = start;
   for (; i + 8 <= end; i += 8) {
     const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
     c =
