@@ -263,8 +263,29 @@ const STORE_COMMIT_INTERVAL_MS = 100;
  * in the tree's dirty set, which is bounded by the tree itself, and a node changed many times
  * in between is written once).
  */
-class SnapshotWriter {
+/**
+ * What the store needs to know to leave disk space to the txn log. On a full disk both want the
+ * space that comes back, and the log must win: it is what replies wait for, while the store is
+ * a cache of it. Seen in a test: once space returned, the store's retry took it all and the log
+ * stalled again, for good.
+ */
+export interface StoreSpacePolicy {
+  /** True while the txn log waits for space: the store writes nothing then. */
+  logStalled(): boolean;
+  /** Free bytes on the store's filesystem, or null when that cannot be read. */
+  freeBytes(): number | null;
+  /** Space kept for the log's growth once the store has met a full disk (two preallocation steps). */
+  reserveBytes: number;
+}
+
+/** Bytes an LMDB commit may need per changed node beyond its path and data (B-tree pages, copy on write). */
+const STORE_NODE_OVERHEAD_BYTES = 256;
+
+export class SnapshotWriter {
   private sessionChanges = new Map<bigint, number | null>();
+  /** Set when a commit failed for lack of space, cleared by the next commit that lands. */
+  private spaceShort = false;
+  private holding = false;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   /** When the last commit started (performance.now()). */
@@ -279,9 +300,25 @@ class SnapshotWriter {
     private readonly logger: Logger,
     private readonly onFatal: (e: Error) => void,
     zxid: number,
+    private readonly space: StoreSpacePolicy,
   ) {
     this.durableZxid = zxid;
     tree.dirty = new Set();
+  }
+
+  /**
+   * Whether the next commit should wait: always while the log is stalled, and after the store
+   * met a full disk, until the filesystem has room for this commit (twice its nodes, for LMDB's
+   * copy on write) on top of the log's reserve.
+   */
+  private holdForSpace(dirty: ReadonlySet<string>): boolean {
+    if (this.space.logStalled()) return true;
+    if (!this.spaceShort) return false;
+    const free = this.space.freeBytes();
+    if (free === null) return false;
+    let need = this.space.reserveBytes;
+    for (const p of dirty) need += 2 * (p.length + (this.tree.getNode(p)?.data?.length ?? 0) + STORE_NODE_OVERHEAD_BYTES);
+    return free < need;
   }
 
   sessionCreated(id: bigint, timeoutMs: number): void {
@@ -295,7 +332,7 @@ class SnapshotWriter {
   }
 
   schedule(): void {
-    if (this.scheduled || this.inFlight !== null || this.failure !== null) return;
+    if (this.scheduled || this.holding || this.inFlight !== null || this.failure !== null) return;
     this.scheduled = true;
     const wait = this.lastCommitAt + STORE_COMMIT_INTERVAL_MS - performance.now();
     if (wait <= 0) {
@@ -313,9 +350,24 @@ class SnapshotWriter {
     this.flush();
   };
 
+  /** One attempt per STORE_RETRY_MS while short of space. */
+  private retryLater(): void {
+    if (this.holding) return;
+    this.holding = true;
+    setTimeout(() => {
+      this.holding = false;
+      this.schedule();
+    }, STORE_RETRY_MS).unref();
+  }
+
   private flush(): void {
     const dirty = this.tree.dirty!;
     if (dirty.size === 0 && this.sessionChanges.size === 0 && this.tree.lastProcessedZxid === this.durableZxid) return;
+    if (this.holdForSpace(dirty)) {
+      // Nothing is lost by waiting: the changes stay in the dirty set, the log keeps every txn.
+      this.retryLater();
+      return;
+    }
     this.lastCommitAt = performance.now();
     this.tree.dirty = new Set();
     const sessions = this.sessionChanges;
@@ -325,6 +377,8 @@ class SnapshotWriter {
       () => {
         this.durableZxid = zxid;
         this.inFlight = null;
+        if (this.spaceShort) this.logger.warn({ zxid: hex(zxid) }, 'snapshot store: space is back; commits resumed');
+        this.spaceShort = false;
         if (this.tree.dirty!.size > 0 || this.sessionChanges.size > 0 || this.tree.lastProcessedZxid !== this.durableZxid) this.schedule();
       },
       (e: Error) => {
@@ -339,8 +393,14 @@ class SnapshotWriter {
           // win) and try again later; the txn log keeps every txn until the store has it.
           for (const p of dirty) this.tree.dirty!.add(p);
           for (const [id, t] of sessions) if (!this.sessionChanges.has(id)) this.sessionChanges.set(id, t);
-          this.logger.error({ err: e.message, cause: cause?.message }, 'snapshot store: no space left; retrying');
-          setTimeout(() => this.schedule(), STORE_RETRY_MS).unref();
+          if (!this.spaceShort) {
+            this.logger.error(
+              { err: e.message, cause: cause?.message, retryMs: STORE_RETRY_MS },
+              'snapshot store: no space left; commits wait until there is room for them beside the txn log',
+            );
+          }
+          this.spaceShort = true;
+          this.retryLater();
           return;
         }
         this.failure = e;
@@ -362,6 +422,8 @@ class SnapshotWriter {
       }
       if (this.tree.dirty!.size === 0 && this.sessionChanges.size === 0 && this.tree.lastProcessedZxid === this.durableZxid) return;
       this.flush();
+      // Held back for lack of space: the txn log has every change, a restart replays them.
+      if (this.inFlight === null) return;
     }
   }
 }
@@ -586,7 +648,18 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
     attach(server, nowMs) {
       if (server.tree !== tree) throw new Error('attach: the server must be built on the database tree');
       const fatal = (e: Error): void => db.onFatal?.(e);
-      writer = new SnapshotWriter(store, tree, logger, fatal, tree.lastProcessedZxid);
+      writer = new SnapshotWriter(store, tree, logger, fatal, tree.lastProcessedZxid, {
+        logStalled: () => log.stalled,
+        freeBytes: () => {
+          try {
+            const st = fs.statfsSync(snapDir);
+            return st.bavail * st.bsize;
+          } catch {
+            return null;
+          }
+        },
+        reserveBytes: 2 * cfg.preAllocSizeKb * 1024,
+      });
       const w = writer;
       log.onSlowSync = () => server.stats.fsyncThresholdExceedCount++;
       // FileTxnLog.commit: every sync of the log feeds ServerMetrics.FSYNC_TIME, in whole ms.

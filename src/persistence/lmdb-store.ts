@@ -544,8 +544,12 @@ export class LmdbStore {
           // before it asks for the next one.
           const out = newRestoredNode();
           const aclLists = new Map<string, R.AclValue[]>();
+          // Reading the nodes while the environment is closed and opened again is a bug of the
+          // caller: the load reopens it when it ends (below), so wait for settled() to load again.
+          assert.equal(self.reopening, null, 'the snapshot store was loaded while it reopens its environment');
           const worker = self.readOnly || !useLoadWorker ? null : startLoadWorker(self.file, digestEnabled);
-          return worker !== null ? loadNodesInWorker(worker, digestEnabled, lastZxid, aclLists, out) : self.loadNodesHere(aclLists, out);
+          const inner = worker !== null ? loadNodesInWorker(worker, digestEnabled, lastZxid, aclLists, out) : self.loadNodesHere(aclLists, out);
+          return self.reopenAfter(inner);
         },
       },
     };
@@ -557,10 +561,33 @@ export class LmdbStore {
       for (const { value } of this.loadHandle(aclLists, out).getRange()) yield value;
     } finally {
       forgetLastAcl();
-      // The load read every page of the file through the map; drop them (RECYCLE_IDLE_MS).
-      this.touched = true;
-      this.reopen();
     }
+  }
+
+  /**
+   * `inner`, and once it is read to its end the environment is reopened: the load touched every
+   * page of the file through the map (in this thread or the reader thread, which shares this
+   * process's environment), and the reopen drops them from RSS (see RECYCLE_IDLE_MS).
+   */
+  private reopenAfter(inner: Iterator<RestoredNode>): IterableIterator<RestoredNode> {
+    const it: IterableIterator<RestoredNode> = {
+      next: () => {
+        const r = inner.next();
+        if (r.done === true) {
+          this.touched = true;
+          this.reopen();
+        }
+        return r;
+      },
+      return: (value?: unknown) => inner.return?.(value) ?? { done: true, value: undefined },
+      [Symbol.iterator]: () => it,
+    };
+    return it;
+  }
+
+  /** Resolves once no reopen of the environment is under way (tests load a store twice). */
+  async settled(): Promise<void> {
+    while (this.reopening !== null) await this.reopening;
   }
 
   /**

@@ -159,6 +159,11 @@ export class FileTxnLog implements LogStage {
     return half + Math.floor(this.random() * half) + 1;
   }
 
+  /** True while writes wait for disk space (see writeBatches). */
+  get stalled(): boolean {
+    return this.stalledSinceMs !== null;
+  }
+
   append(txn: Txn, done: () => void, failed: (e: Error) => void): void {
     if (this.failure !== null || this.closed) {
       const e = this.failure ?? new Error('txn log is closed');

@@ -169,11 +169,14 @@ for (const worker of [true, false]) {
       r.restore(loaded.nodes, loaded.lastZxid);
       assertSameTree(t, r, 'store');
       assert.deepEqual([...loaded.sessions], [[SESSION, 30000]]);
-      // A second load (the iterable is read again) gives the same tree.
+      // A second load (the iterable is read again) gives the same tree. The end of a load
+      // reopens the store's environment; a load waits until that is done.
+      await store.settled();
       const again = new DataTree();
       again.restore(loaded.nodes, loaded.lastZxid);
       assertSameTree(t, again, 'store, again');
       // A load given up after its first node frees its reader thread, and a later one works.
+      await store.settled();
       for (const e of store.load()!.nodes) {
         assert.equal(typeof e.path, 'string');
         break;
