@@ -53,7 +53,7 @@ export class ZNode {
   }
   /** The stored cversion (child creations), not the one clients see (see statOf). */
   get cversion(): number {
-    return this.store.cversion[this.index]!;
+    return this.store.cversion(this.index);
   }
   get aversion(): number {
     return this.store.aversion[this.index]!;
@@ -62,7 +62,7 @@ export class ZNode {
     return this.store.ownerOf(this.index);
   }
   get pzxid(): number {
-    return this.store.pzxid[this.index]!;
+    return this.store.pzxid(this.index);
   }
   get childCount(): number {
     return this.store.childCount(this.index);
@@ -169,13 +169,13 @@ function statAt(s: NodeStore, i: number): StatValue {
     ctime: s.ctime[i]!,
     mtime: s.mtime[i]!,
     version: s.version[i]!,
-    cversion: s.cversion[i]! * 2 - numChildren,
+    cversion: s.cversion(i) * 2 - numChildren,
     aversion: s.aversion[i]!,
     // Containers and TTL nodes encode their kind in the owner; clients see 0 (getClientEphemeralOwner).
     ephemeralOwner: owner === 0n ? 0n : ephemeralKindOf(owner) === EphemeralKind.NORMAL ? owner : 0n,
     dataLength: s.dataLength(i),
     numChildren,
-    pzxid: s.pzxid[i]!,
+    pzxid: s.pzxid(i),
   };
 }
 
@@ -384,7 +384,7 @@ export class DataTree {
     for (const path of childWatches) {
       const i = this.indexOf(path);
       if (i === NIL) this.events.push({ watcher, type: EventType.NodeDeleted, path });
-      else if (this.store.pzxid[i]! > relativeZxid) this.events.push({ watcher, type: EventType.NodeChildrenChanged, path });
+      else if (this.store.pzxid(i) > relativeZxid) this.events.push({ watcher, type: EventType.NodeChildrenChanged, path });
       else this.childWatches.add(path, watcher);
     }
     for (const path of persistentWatches) {
@@ -431,7 +431,7 @@ export class DataTree {
   private addDigest(path: string, i: number, data: Buffer | null = this.store.value(i)): void {
     if (!this.digestEnabled) return;
     const s = this.store;
-    const d = nodeDigestOf(path, data, s.czxid[i]!, s.mzxid[i]!, s.pzxid[i]!, s.ctime[i]!, s.mtime[i]!, s.version[i]!, s.cversion[i]!, s.aversion[i]!, s.ownerOf(i));
+    const d = nodeDigestOf(path, data, s.czxid[i]!, s.mzxid[i]!, s.pzxid(i), s.ctime[i]!, s.mtime[i]!, s.version[i]!, s.cversion(i), s.aversion[i]!, s.ownerOf(i));
     s.digest[i] = d;
     this.hash.add(d);
   }
@@ -520,11 +520,9 @@ export class DataTree {
     s.acl[i] = acl;
     s.czxid[i] = zxid;
     s.mzxid[i] = zxid;
-    s.pzxid[i] = zxid;
     s.ctime[i] = time;
     s.mtime[i] = time;
     s.version[i] = 0;
-    s.cversion[i] = 0;
     s.aversion[i] = 0;
     s.setOwner(i, ephemeralOwner);
     this.nodes.set(path, i);
@@ -564,10 +562,10 @@ export class DataTree {
     }
     this.removeDigest(parent);
     let cv = parentCVersion;
-    if (cv === -1) cv = s.cversion[parent]! + 1;
-    if (cv > s.cversion[parent]!) {
-      s.cversion[parent] = cv;
-      s.pzxid[parent] = zxid;
+    if (cv === -1) cv = s.cversion(parent) + 1;
+    if (cv > s.cversion(parent)) {
+      s.setCversion(parent, cv);
+      s.setPzxid(parent, zxid);
     }
     const child = this.newNode(path, data, aclIndex, zxid, time, ephemeralOwner);
     s.appendChild(parent, child);
@@ -611,7 +609,7 @@ export class DataTree {
     // As in ZooKeeper, the parent's pzxid moves even when the child turns out to be missing.
     this.removeDigest(parent);
     if (node !== undefined && !this.orphans.delete(node)) s.unlinkChild(parent, node);
-    if (zxid > s.pzxid[parent]!) s.pzxid[parent] = zxid;
+    if (zxid > s.pzxid(parent)) s.setPzxid(parent, zxid);
     this.addDigest(parentName, parent);
     this.markDirty(parentName);
     if (node === undefined) throw new KeeperError(Err.NONODE);
@@ -685,11 +683,11 @@ export class DataTree {
     const p = path.endsWith('/') ? path.substring(0, path.length - 1) : path;
     const i = this.indexOf(p);
     if (i === NIL) throw new KeeperError(Err.NONODE, p);
-    const cv = newCversion === -1 ? s.cversion[i]! + 1 : newCversion;
-    if (cv > s.cversion[i]!) {
+    const cv = newCversion === -1 ? s.cversion(i) + 1 : newCversion;
+    if (cv > s.cversion(i)) {
       this.removeDigest(i);
-      s.cversion[i] = cv;
-      s.pzxid[i] = zxid;
+      s.setCversion(i, cv);
+      s.setPzxid(i, zxid);
       this.addDigest(p, i);
       this.markDirty(p);
     }
@@ -876,10 +874,10 @@ export class DataTree {
       s.ctime[i] = e.ctime;
       s.mtime[i] = e.mtime;
       s.version[i] = e.version;
-      s.cversion[i] = e.cversion;
+      s.setCversion(i, e.cversion);
       s.aversion[i] = e.aversion;
       s.setOwner(i, e.ephemeralOwner);
-      s.pzxid[i] = e.pzxid;
+      s.setPzxid(i, e.pzxid);
       this.nodes.set(p, i);
     }
     if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');

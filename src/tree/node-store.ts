@@ -1,20 +1,22 @@
 /**
  * The znodes of a DataTree, stored column by column: a node is an integer index into typed
- * arrays, not an object. A million znodes as objects cost about 390 B each besides their value
+ * arrays, not an object. A million znodes as objects cost about 380 B each besides their value
  * (the object, a Buffer wrapping the value, boxed ms timestamps, a child-name string and a Set
- * entry in the parent); here a node costs 108 B of columns plus its path string and one Map
- * entry. See docs/performance.md, "Compact znodes".
+ * entry in the parent); here a leaf costs 69 B of columns plus its path string, a slot in
+ * `paths` and one Map entry. See docs/performance.md, "Compact znodes".
  *
  * - Zxids and times are Float64 (exact below 2^53, like the JS numbers they were); versions,
  *   the ACL index, the cached digest and the sibling links are Int32. The ephemeral owner,
  *   0 for most nodes, is a flag byte plus a Map entry for the nodes that have one.
- * - A value is not kept as a Buffer but as (slab, offset, length) into the ArrayBuffer it was
- *   decoded into. Slabs are reference-counted per value, so a slab is released exactly when
- *   the last node holding a value in it lets go, as it was while nodes held Buffers.
+ * - A value is not kept as a Buffer but as (slab, offset and length packed in one Int32) into
+ *   the ArrayBuffer it was decoded into. Slabs are reference-counted per value, so a slab is
+ *   released exactly when the last node holding a value in it lets go, as it was while nodes
+ *   held Buffers.
  * - Children form a doubly linked list in insertion order (next/previous sibling), which is the
  *   order a JS Set kept them in; a child's name is the tail of its path. The list's head, tail,
- *   count and largest count live in a child-list record that a node gets with its first child,
- *   so leaves (most nodes) pay 4 bytes for it, not 16.
+ *   count and largest count, and the node's pzxid and stored cversion, live in a child-list
+ *   record that a node gets with its first child (or when its pzxid or cversion first leaves
+ *   its default: czxid and 0). Leaves, most nodes, pay 4 bytes for all that instead of 28.
  *
  * Freed indexes are reused by later creates. Nothing here checks paths or tree invariants; the
  * DataTree does.
@@ -26,8 +28,17 @@ export const NIL = -1;
 const INITIAL_CAPACITY = 1024;
 /** Growth factor of the columns: a trade between copies and unused capacity. */
 const GROWTH = 1.5;
-/** valueLength of a null value (Jute writes it as length -1, unlike an empty one). */
-const NULL_LENGTH = -1;
+/**
+ * valueLocation: where a node's value is. A null value (Jute writes it as length -1) and an
+ * empty one are told apart; a value that fills its ArrayBuffer (2 KiB and up, from allocValue)
+ * takes the slab's length; any other is offset * 2^15 + length within its slab.
+ */
+const LOC_NULL = -1;
+const LOC_EMPTY = -2;
+const LOC_WHOLE = -3;
+const LENGTH_BITS = 15;
+const LENGTH_LIMIT = 1 << LENGTH_BITS;
+const OFFSET_LIMIT = 1 << 16;
 const EMPTY_VALUE = Buffer.alloc(0);
 
 export class NodeStore {
@@ -39,11 +50,9 @@ export class NodeStore {
 
   czxid: Float64Array = new Float64Array(0);
   mzxid: Float64Array = new Float64Array(0);
-  pzxid: Float64Array = new Float64Array(0);
   ctime: Float64Array = new Float64Array(0);
   mtime: Float64Array = new Float64Array(0);
   version: Int32Array = new Int32Array(0);
-  cversion: Int32Array = new Int32Array(0);
   aversion: Int32Array = new Int32Array(0);
   /** Index into the ACL cache. */
   acl: Int32Array = new Int32Array(0);
@@ -60,8 +69,7 @@ export class NodeStore {
   private hasOwner: Uint8Array = new Uint8Array(0);
   private readonly owners = new Map<number, bigint>();
   private valueSlab: Int32Array = new Int32Array(0);
-  private valueOffset: Int32Array = new Int32Array(0);
-  private valueLength: Int32Array = new Int32Array(0);
+  private valueLocation: Int32Array = new Int32Array(0);
   /** The full path of each live node ('' for a free index). */
   private paths: string[] = [];
 
@@ -74,6 +82,9 @@ export class NodeStore {
   private listCount: Int32Array = new Int32Array(0);
   /** Largest child count ever held, which fixes Java's HashSet capacity (see java-hash-order). */
   private listMax: Int32Array = new Int32Array(0);
+  private listPzxid: Float64Array = new Float64Array(0);
+  /** The stored cversion: child creations (see DataTree's statOf). */
+  private listCversion: Int32Array = new Int32Array(0);
 
   /** A Buffer over the whole of each ArrayBuffer that holds values, by slab id. */
   private slabs: (Buffer | null)[] = [];
@@ -101,7 +112,7 @@ export class NodeStore {
     this.prevSibling[i] = NIL;
     this.digest[i] = 0;
     this.valueSlab[i] = NIL;
-    this.valueLength[i] = NULL_LENGTH;
+    this.valueLocation[i] = LOC_NULL;
     return i;
   }
 
@@ -147,7 +158,8 @@ export class NodeStore {
     this.listCapacity = 0;
     this.listTop = 0;
     this.freeLists.length = 0;
-    this.listFirst = this.listLast = this.listCount = this.listMax = new Int32Array(0);
+    this.listFirst = this.listLast = this.listCount = this.listMax = this.listCversion = new Int32Array(0);
+    this.listPzxid = new Float64Array(0);
     this.slabs = [];
     this.slabRefs = [];
     this.slabIds.clear();
@@ -155,9 +167,9 @@ export class NodeStore {
     this.lastArrayBuffer = null;
     this.lastSlabId = NIL;
     // grow() copies the old columns into the new ones: start from empty ones.
-    this.czxid = this.mzxid = this.pzxid = this.ctime = this.mtime = new Float64Array(0);
-    this.version = this.cversion = this.aversion = this.acl = this.digest = this.kids = new Int32Array(0);
-    this.nextSibling = this.prevSibling = this.valueSlab = this.valueOffset = this.valueLength = new Int32Array(0);
+    this.czxid = this.mzxid = this.ctime = this.mtime = new Float64Array(0);
+    this.version = this.aversion = this.acl = this.digest = this.kids = new Int32Array(0);
+    this.nextSibling = this.prevSibling = this.valueSlab = this.valueLocation = new Int32Array(0);
     this.hasOwner = new Uint8Array(0);
     this.grow(INITIAL_CAPACITY);
   }
@@ -169,19 +181,21 @@ export class NodeStore {
   // ---- values -------------------------------------------------------------------------------
 
   value(i: number): Buffer | null {
-    const len = this.valueLength[i]!;
-    if (len <= 0) return len === 0 ? EMPTY_VALUE : null;
-    const whole = this.slabs[this.valueSlab[i]!]!;
-    const off = this.valueOffset[i]!;
-    // A value with an ArrayBuffer of its own (2 KiB and up) is returned as the Buffer it came in.
-    if (off === 0 && len === whole.length) return whole;
-    return whole.subarray(off, off + len);
+    const loc = this.valueLocation[i]!;
+    if (loc >= 0) {
+      const off = loc >>> LENGTH_BITS;
+      return this.slabs[this.valueSlab[i]!]!.subarray(off, off + (loc & (LENGTH_LIMIT - 1)));
+    }
+    // A value with an ArrayBuffer of its own is returned as the Buffer it came in.
+    if (loc === LOC_WHOLE) return this.slabs[this.valueSlab[i]!]!;
+    return loc === LOC_EMPTY ? EMPTY_VALUE : null;
   }
 
   /** The value's length; 0 for a null value, as Stat.dataLength counts it. */
   dataLength(i: number): number {
-    const len = this.valueLength[i]!;
-    return len < 0 ? 0 : len;
+    const loc = this.valueLocation[i]!;
+    if (loc >= 0) return loc & (LENGTH_LIMIT - 1);
+    return loc === LOC_WHOLE ? this.slabs[this.valueSlab[i]!]!.length : 0;
   }
 
   /**
@@ -191,14 +205,23 @@ export class NodeStore {
   setValue(i: number, data: Buffer | null): void {
     this.releaseValue(i);
     if (data === null || data.length === 0) {
-      this.valueLength[i] = data === null ? NULL_LENGTH : 0;
+      this.valueLocation[i] = data === null ? LOC_NULL : LOC_EMPTY;
       return;
+    }
+    let whole = data.byteOffset === 0 && data.length === data.buffer.byteLength;
+    if (!whole && (data.byteOffset >= OFFSET_LIMIT || data.length >= LENGTH_LIMIT)) {
+      // Not addressable in a packed location (no decoder hands out such views): a copy of its
+      // own, which also keeps a small value from pinning a large buffer.
+      const copy = Buffer.allocUnsafeSlow(data.length);
+      data.copy(copy);
+      data = copy;
+      whole = true;
     }
     const ab = data.buffer;
     let id = ab === this.lastArrayBuffer ? this.lastSlabId : this.slabIds.get(ab);
     if (id === undefined) {
       id = this.freeSlabIds.pop() ?? this.slabs.length;
-      this.slabs[id] = data.byteOffset === 0 && data.length === ab.byteLength ? data : Buffer.from(ab);
+      this.slabs[id] = whole ? data : Buffer.from(ab);
       this.slabRefs[id] = 0;
       this.slabIds.set(ab, id);
     }
@@ -206,14 +229,13 @@ export class NodeStore {
     this.lastSlabId = id;
     this.slabRefs[id]!++;
     this.valueSlab[i] = id;
-    this.valueOffset[i] = data.byteOffset;
-    this.valueLength[i] = data.length;
+    this.valueLocation[i] = whole ? LOC_WHOLE : data.byteOffset * LENGTH_LIMIT + data.length;
   }
 
   private releaseValue(i: number): void {
     const id = this.valueSlab[i]!;
     this.valueSlab[i] = NIL;
-    this.valueLength[i] = NULL_LENGTH;
+    this.valueLocation[i] = LOC_NULL;
     if (id === NIL) return;
     if (--this.slabRefs[id]! > 0) return;
     const whole = this.slabs[id]!;
@@ -228,6 +250,32 @@ export class NodeStore {
 
   // ---- children -----------------------------------------------------------------------------
 
+  pzxid(i: number): number {
+    const k = this.kids[i]!;
+    return k === NIL ? this.czxid[i]! : this.listPzxid[k]!;
+  }
+
+  cversion(i: number): number {
+    const k = this.kids[i]!;
+    return k === NIL ? 0 : this.listCversion[k]!;
+  }
+
+  /** Sets the pzxid; the node's czxid must be set already (a new record starts from it). */
+  setPzxid(i: number, zxid: number): void {
+    const k = this.kids[i]!;
+    // listOf may grow (replace) the record arrays: take the index before touching them.
+    if (k === NIL && zxid === this.czxid[i]) return;
+    const record = k !== NIL ? k : this.listOf(i);
+    this.listPzxid[record] = zxid;
+  }
+
+  setCversion(i: number, cversion: number): void {
+    const k = this.kids[i]!;
+    if (k === NIL && cversion === 0) return;
+    const record = k !== NIL ? k : this.listOf(i);
+    this.listCversion[record] = cversion;
+  }
+
   childCount(i: number): number {
     const k = this.kids[i]!;
     return k === NIL ? 0 : this.listCount[k]!;
@@ -241,8 +289,7 @@ export class NodeStore {
 
   /** Appends `child` to `parent`'s children (a re-added name goes last, as in a JS Set). */
   appendChild(parent: number, child: number): void {
-    let k = this.kids[parent]!;
-    if (k === NIL) k = this.kids[parent] = this.newList();
+    const k = this.listOf(parent);
     const last = this.listLast[k]!;
     this.prevSibling[child] = last;
     this.nextSibling[child] = NIL;
@@ -290,7 +337,13 @@ export class NodeStore {
     return out;
   }
 
-  private newList(): number {
+  /** The node's child-list record, made on first use with the defaults pzxid = czxid, cversion = 0. */
+  private listOf(i: number): number {
+    const k = this.kids[i]!;
+    return k !== NIL ? k : (this.kids[i] = this.newList(this.czxid[i]!));
+  }
+
+  private newList(pzxid: number): number {
     let k = this.freeLists.pop();
     if (k === undefined) {
       if (this.listTop === this.listCapacity) {
@@ -304,6 +357,10 @@ export class NodeStore {
         this.listLast = grown(this.listLast);
         this.listCount = grown(this.listCount);
         this.listMax = grown(this.listMax);
+        this.listCversion = grown(this.listCversion);
+        const listPzxid = new Float64Array(capacity);
+        listPzxid.set(this.listPzxid);
+        this.listPzxid = listPzxid;
         this.listCapacity = capacity;
       }
       k = this.listTop++;
@@ -312,6 +369,8 @@ export class NodeStore {
     this.listLast[k] = NIL;
     this.listCount[k] = 0;
     this.listMax[k] = 0;
+    this.listPzxid[k] = pzxid;
+    this.listCversion[k] = 0;
     return k;
   }
 
@@ -330,11 +389,9 @@ export class NodeStore {
     };
     this.czxid = f64(this.czxid);
     this.mzxid = f64(this.mzxid);
-    this.pzxid = f64(this.pzxid);
     this.ctime = f64(this.ctime);
     this.mtime = f64(this.mtime);
     this.version = i32(this.version);
-    this.cversion = i32(this.cversion);
     this.aversion = i32(this.aversion);
     this.acl = i32(this.acl);
     this.digest = i32(this.digest);
@@ -342,8 +399,7 @@ export class NodeStore {
     this.nextSibling = i32(this.nextSibling);
     this.prevSibling = i32(this.prevSibling);
     this.valueSlab = i32(this.valueSlab);
-    this.valueOffset = i32(this.valueOffset);
-    this.valueLength = i32(this.valueLength);
+    this.valueLocation = i32(this.valueLocation);
     const hasOwner = new Uint8Array(capacity);
     hasOwner.set(this.hasOwner);
     this.hasOwner = hasOwner;

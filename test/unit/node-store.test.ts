@@ -63,6 +63,25 @@ test('values: null, empty and bytes stay distinct, and neighbours in one slab su
   assert.equal(t.approximateDataSize(), builtIn + 12 + 6 + 4 + 2 + 5004);
 });
 
+test('values that are views deep into a large buffer keep their bytes', () => {
+  const t = new DataTree();
+  const big = Buffer.alloc(200_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+  const far = big.subarray(100_000, 100_050); // offset past what a packed location holds
+  const long = big.subarray(10, 40_010); // length past what a packed location holds
+  const near = big.subarray(5, 25);
+  t.createNode('/far', far, OPEN_ACL_UNSAFE, 0n, -1, 1, 10);
+  t.createNode('/long', long, OPEN_ACL_UNSAFE, 0n, -1, 2, 10);
+  t.createNode('/near', near, OPEN_ACL_UNSAFE, 0n, -1, 3, 10);
+  assert.deepEqual(t.getData('/far', null).data, Buffer.from(far));
+  assert.deepEqual(t.getData('/long', null).data, Buffer.from(long));
+  assert.deepEqual(t.getData('/near', null).data, Buffer.from(near));
+  assert.equal(t.getData('/long', null).stat.dataLength, 40_000);
+  t.deleteNode('/near', 4);
+  assert.deepEqual(t.getData('/far', null).data, Buffer.from(far));
+  assert.equal(t.treeDigest(), t.treeDigestFromScratch());
+});
+
 test('a deleted node leaves nothing behind for the node that reuses its slot', () => {
   const t = new DataTree();
   t.createNode('/p', value('p'), OPEN_ACL_UNSAFE, 0n, -1, 1, 10);
