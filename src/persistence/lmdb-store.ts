@@ -52,9 +52,11 @@ const NODE_FIXED_BYTES = 4 + 4 + 60 + 1 + 4 + 4;
 export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
   const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
   const acls = openMarker ? [] : tree.aclOf(n);
+  // Each read of a view's data makes a new Buffer over the stored bytes: read it once.
+  const data = n.data;
   // Sized for the whole value (plus a guess for ACL entries), so it is written once, not grown
   // and copied; lmdb-js takes the view as it is.
-  const w = new JuteWriter(NODE_FIXED_BYTES + Buffer.byteLength(path, 'utf8') + (n.data === null ? 0 : n.data.length) + acls.length * 32);
+  const w = new JuteWriter(NODE_FIXED_BYTES + Buffer.byteLength(path, 'utf8') + (data === null ? 0 : data.length) + acls.length * 32);
   w.int(NODE_FORMAT);
   w.ustring(path);
   // StatPersisted, field by field.
@@ -70,7 +72,7 @@ export function encodeNode(path: string, n: ZNode, tree: DataTree): Buffer {
   w.boolean(openMarker);
   w.int(acls.length);
   for (const a of acls) R.ACL.encode(w, a);
-  w.buffer(n.data);
+  w.buffer(data);
   return w.finish();
 }
 

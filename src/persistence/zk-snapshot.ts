@@ -94,10 +94,8 @@ export function* serializeZkSnapshot(
     const p = stack.pop()!;
     const n = tree.getNode(p)!;
     writeNode(w, p === '/' ? '' : p, n);
-    if (n.children !== null) {
-      const names = [...n.children];
-      for (let i = names.length - 1; i >= 0; i--) stack.push(p === '/' ? `/${names[i]}` : `${p}/${names[i]}`);
-    }
+    const names = n.childNames();
+    for (let i = names.length - 1; i >= 0; i--) stack.push(p === '/' ? `/${names[i]}` : `${p}/${names[i]}`);
     if (w.offset >= chunkBytes) yield take();
   }
   w.ustring('/');

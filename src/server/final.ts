@@ -330,17 +330,17 @@ export class FinalStage {
 
   private getData(path: string, watch: boolean, req: Request): { data: Buffer | null; stat: StatValue } {
     const tree = this.ctx.tree;
-    const n = tree.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
-    checkAcl(tree.aclOf(n), Perms.READ, req.authInfo, this.ctx.auth);
+    const acl = tree.aclAt(path);
+    if (acl === undefined) throw new KeeperError(Err.NONODE);
+    checkAcl(acl, Perms.READ, req.authInfo, this.ctx.auth);
     return tree.getData(path, watch ? req.cnxn!.id : null);
   }
 
   private getChildren(path: string, watch: boolean, req: Request): { children: string[]; stat: StatValue } {
     const tree = this.ctx.tree;
-    const n = tree.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
-    checkAcl(tree.aclOf(n), Perms.READ, req.authInfo, this.ctx.auth);
+    const acl = tree.aclAt(path);
+    if (acl === undefined) throw new KeeperError(Err.NONODE);
+    checkAcl(acl, Perms.READ, req.authInfo, this.ctx.auth);
     return tree.getChildren(path, watch ? req.cnxn!.id : null);
   }
 

@@ -81,7 +81,7 @@ export class OutstandingChanges {
         ephemeralOwner: n.ephemeralOwner,
         pzxid: n.pzxid,
       },
-      childCount: n.children === null ? 0 : n.children.size,
+      childCount: n.childCount,
       acl: tree.aclOf(n),
       data: n.data,
     };

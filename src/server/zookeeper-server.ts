@@ -361,13 +361,13 @@ export class ZooKeeperServer {
     const candidates: string[] = [];
     for (const p of this.tree.containers) {
       const n = this.tree.getNode(p);
-      if (n === undefined || (n.children !== null && n.children.size > 0)) continue;
+      if (n === undefined || (n.childCount > 0)) continue;
       if (n.cversion > 0) candidates.push(p);
       else if (this.opts.containerMaxNeverUsedIntervalMs !== 0 && wallNow - n.mtime > this.opts.containerMaxNeverUsedIntervalMs) candidates.push(p);
     }
     for (const p of this.tree.ttls) {
       const n = this.tree.getNode(p);
-      if (n === undefined || (n.children !== null && n.children.size > 0)) continue;
+      if (n === undefined || (n.childCount > 0)) continue;
       if (ephemeralKindOf(n.ephemeralOwner) !== EphemeralKind.TTL) continue;
       const ttl = ttlOf(n.ephemeralOwner);
       if (ttl !== 0 && wallNow - n.mtime > ttl) candidates.push(p);

@@ -13,30 +13,76 @@ import { WatchManager, WatcherMode, type WatcherId, type WatcherModeValue } from
 import type { Txn, TxnBody } from './txn';
 import { EphemeralKind, ephemeralKindOf, ttlOf, CONTAINER_EPHEMERAL_OWNER, TTL_EPHEMERAL_MASK } from './ephemeral-type';
 import { QUOTA_ROOT, LIMIT_NODE, STAT_NODE, formatStats, parseStats } from './quota';
-import { AdHash, DIGEST_LOG_INTERVAL, DIGEST_LOG_LIMIT, DIGEST_VERSION, digestOfNodes, nodeDigest, type ZxidDigest } from './digest';
+import { AdHash, DIGEST_LOG_INTERVAL, DIGEST_LOG_LIMIT, DIGEST_VERSION, digestOfNodes, nodeDigestOf, type ZxidDigest } from './digest';
+import { NIL, NodeStore } from './node-store';
 
-export interface ZNode {
-  data: Buffer | null;
+/**
+ * A read-only view of one znode for callers outside the tree (prepare, persistence, tests): the
+ * node itself lives in the tree's columns (see node-store.ts), so each field is read when asked
+ * for. A view is meant to be used at once: after the node is deleted its index may be reused by
+ * another node.
+ */
+export class ZNode {
+  constructor(
+    /** The tree's columns; only the tree's own functions use it. */
+    readonly store: NodeStore,
+    readonly index: number,
+  ) {}
+
+  get data(): Buffer | null {
+    return this.store.value(this.index);
+  }
   /** Index into the ACL cache. */
-  acl: number;
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
-  /** Child names in insertion order; null until the first child. */
-  children: Set<string> | null;
+  get acl(): number {
+    return this.store.acl[this.index]!;
+  }
+  get czxid(): number {
+    return this.store.czxid[this.index]!;
+  }
+  get mzxid(): number {
+    return this.store.mzxid[this.index]!;
+  }
+  get ctime(): number {
+    return this.store.ctime[this.index]!;
+  }
+  get mtime(): number {
+    return this.store.mtime[this.index]!;
+  }
+  get version(): number {
+    return this.store.version[this.index]!;
+  }
+  /** The stored cversion (child creations), not the one clients see (see statOf). */
+  get cversion(): number {
+    return this.store.cversion(this.index);
+  }
+  get aversion(): number {
+    return this.store.aversion[this.index]!;
+  }
+  get ephemeralOwner(): bigint {
+    return this.store.ownerOf(this.index);
+  }
+  get pzxid(): number {
+    return this.store.pzxid(this.index);
+  }
+  get childCount(): number {
+    return this.store.childCount(this.index);
+  }
   /** Largest child count ever held, which fixes Java's HashSet capacity (see java-hash-order). */
-  maxChildren: number;
-  /**
-   * This node's share of the tree digest as it was last added (DataNode's cached digest), so a
-   * change subtracts exactly what was added; 0 when digests are off or below /zookeeper/.
-   */
-  digest: number;
+  get maxChildren(): number {
+    return this.store.maxChildren(this.index);
+  }
+  /** This node's share of the tree digest as it was last added (DataNode's cached digest). */
+  get digest(): number {
+    return this.store.digest[this.index]!;
+  }
+  /** Child names in insertion order. */
+  childNames(): string[] {
+    return this.store.childNames(this.index);
+  }
+  /** The child names as a new Set in insertion order, null when there are none (for tests and tools). */
+  get children(): Set<string> | null {
+    return this.childCount === 0 ? null : new Set(this.childNames());
+  }
 }
 
 /** A node as a snapshot stores it: its stat fields, data and ACL list (null = OPEN_ACL_UNSAFE marker). */
@@ -109,25 +155,6 @@ export const ROOT_PATH = '/';
 export const PROC_PATH = '/zookeeper';
 export const CONFIG_PATH = '/zookeeper/config';
 
-function newNode(data: Buffer | null, acl: number, zxid: number, time: number, ephemeralOwner: bigint): ZNode {
-  return {
-    data,
-    acl,
-    czxid: zxid,
-    mzxid: zxid,
-    ctime: time,
-    mtime: time,
-    version: 0,
-    cversion: 0,
-    aversion: 0,
-    ephemeralOwner,
-    pzxid: zxid,
-    children: null,
-    maxChildren: 0,
-    digest: 0,
-  };
-}
-
 /**
  * The Stat a client sees (DataNode.copyStat). The stored cversion counts child creations only
  * (deletes do not bump it, and sequential names come from it); clients see the v3 meaning, the
@@ -135,25 +162,38 @@ function newNode(data: Buffer | null, acl: number, zxid: number, time: number, e
  * without a surviving child was followed by a delete. Persistence must use the raw n.cversion.
  */
 export function statOf(n: ZNode): StatValue {
-  const numChildren = n.children === null ? 0 : n.children.size;
+  return statAt(n.store, n.index);
+}
+
+function statAt(s: NodeStore, i: number): StatValue {
+  const numChildren = s.childCount(i);
+  const owner = s.ownerOf(i);
   return {
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion * 2 - numChildren,
-    aversion: n.aversion,
+    czxid: s.czxid[i]!,
+    mzxid: s.mzxid[i]!,
+    ctime: s.ctime[i]!,
+    mtime: s.mtime[i]!,
+    version: s.version[i]!,
+    cversion: s.cversion(i) * 2 - numChildren,
+    aversion: s.aversion[i]!,
     // Containers and TTL nodes encode their kind in the owner; clients see 0 (getClientEphemeralOwner).
-    ephemeralOwner: ephemeralKindOf(n.ephemeralOwner) === EphemeralKind.NORMAL ? n.ephemeralOwner : 0n,
-    dataLength: n.data === null ? 0 : n.data.length,
+    ephemeralOwner: owner === 0n ? 0n : ephemeralKindOf(owner) === EphemeralKind.NORMAL ? owner : 0n,
+    dataLength: s.dataLength(i),
     numChildren,
-    pzxid: n.pzxid,
+    pzxid: s.pzxid(i),
   };
 }
 
 export class DataTree {
-  private readonly nodes = new Map<string, ZNode>();
+  /** Path to node index; the root is under "/" only (getNode maps "" to it). */
+  private readonly nodes = new Map<string, number>();
+  private readonly store = new NodeStore();
+  /**
+   * Nodes whose parent was deleted while they were on its child list. ZooKeeper's deleteNode
+   * does not check for children (prepare does): such nodes stay in the path map but on no
+   * parent's list, and a later create at their path replaces them. Normally empty.
+   */
+  private readonly orphans = new Set<number>();
   readonly aclCache = new AclCache();
   readonly dataWatches = new WatchManager();
   readonly childWatches = new WatchManager();
@@ -198,20 +238,16 @@ export class DataTree {
 
   constructor(opts: DataTreeOptions = {}) {
     this.digestEnabled = opts.digestEnabled ?? true;
-    const root = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
-    this.nodes.set(ROOT_PATH, root);
-    this.addChild(root, 'zookeeper');
-    const proc = newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
-    this.nodes.set(PROC_PATH, proc);
-    this.addChild(proc, 'quota');
-    this.nodes.set(QUOTA_ROOT, newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
-    this.addChild(proc, 'config');
-    this.nodes.set(CONFIG_PATH, newNode(Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
+    const root = this.newNode(ROOT_PATH, Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
+    const proc = this.newNode(PROC_PATH, Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n);
+    this.store.appendChild(root, proc);
+    this.store.appendChild(proc, this.newNode(QUOTA_ROOT, Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
+    this.store.appendChild(proc, this.newNode(CONFIG_PATH, Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
     // ZOOKEEPER-2014: the config node is read-only by default; setACL with version -1 leaves aversion at -1.
     this.setACL(CONFIG_PATH, READ_ACL_UNSAFE, -1);
-    for (const [p, n] of this.nodes) {
-      this.dataSize += nodeSize(p, n.data);
-      this.addDigest(p, n);
+    for (const [p, i] of this.nodes) {
+      this.dataSize += nodeSize(p, this.store.dataLength(i));
+      this.addDigest(p, i);
     }
   }
 
@@ -219,7 +255,20 @@ export class DataTree {
 
   /** The node at `path`; "" is an alias of the root, as in Apache ZooKeeper. */
   getNode(path: string): ZNode | undefined {
-    return this.nodes.get(path === '' ? ROOT_PATH : path);
+    const i = this.nodes.get(path === '' ? ROOT_PATH : path);
+    return i === undefined ? undefined : new ZNode(this.store, i);
+  }
+
+  /** The index of the node at `path` ("" is the root), NIL when there is none. */
+  private indexOf(path: string): number {
+    const i = this.nodes.get(path === '' ? ROOT_PATH : path);
+    return i === undefined ? NIL : i;
+  }
+
+  /** Whether a node exists at `path`, and its ACL list; the read path's check, without a view. */
+  aclAt(path: string): AclValue[] | undefined {
+    const i = this.nodes.get(path === '' ? ROOT_PATH : path);
+    return i === undefined ? undefined : this.aclCache.lookup(this.store.acl[i]!);
   }
 
   nodeCount(): number {
@@ -239,7 +288,11 @@ export class DataTree {
   }
 
   childrenOf(n: ZNode): string[] {
-    return n.children === null ? [] : javaHashSetOrder(n.children, n.maxChildren);
+    return this.childrenAt(n.index);
+  }
+
+  private childrenAt(i: number): string[] {
+    return this.store.childCount(i) === 0 ? [] : javaHashSetOrder(this.store.childNames(i), this.store.maxChildren(i));
   }
 
   /**
@@ -271,32 +324,32 @@ export class DataTree {
   // ---- reads (FinalRequestProcessor's view) --------------------------------------------------
 
   getData(path: string, watcher: WatcherId | null): { data: Buffer | null; stat: StatValue } {
-    const n = this.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
+    const i = this.indexOf(path);
+    if (i === NIL) throw new KeeperError(Err.NONODE);
     if (watcher !== null) this.dataWatches.add(path, watcher);
-    if (this.namespaceStats !== null) this.readStat(path, n.data === null ? 0 : n.data.length);
-    return { data: n.data, stat: statOf(n) };
+    if (this.namespaceStats !== null) this.readStat(path, this.store.dataLength(i));
+    return { data: this.store.value(i), stat: statAt(this.store, i) };
   }
 
   statNode(path: string, watcher: WatcherId | null): StatValue {
-    const n = this.getNode(path);
+    const i = this.indexOf(path);
     if (watcher !== null) this.dataWatches.add(path, watcher);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
+    if (i === NIL) throw new KeeperError(Err.NONODE);
     if (this.namespaceStats !== null) this.readStat(path, 0);
-    return statOf(n);
+    return statAt(this.store, i);
   }
 
   getChildren(path: string, watcher: WatcherId | null): { children: string[]; stat: StatValue } {
-    const n = this.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
-    const children = this.childrenOf(n);
+    const i = this.indexOf(path);
+    if (i === NIL) throw new KeeperError(Err.NONODE);
+    const children = this.childrenAt(i);
     if (watcher !== null) this.childWatches.add(path, watcher);
     if (this.namespaceStats !== null) {
       let bytes = 0;
       for (const c of children) bytes += c.length;
       this.readStat(path, bytes);
     }
-    return { children, stat: statOf(n) };
+    return { children, stat: statAt(this.store, i) };
   }
 
   getAllChildrenNumber(path: string): number {
@@ -324,19 +377,19 @@ export class DataTree {
     watcher: WatcherId,
   ): void {
     for (const path of dataWatches) {
-      const n = this.getNode(path);
-      if (n === undefined) this.events.push({ watcher, type: EventType.NodeDeleted, path });
-      else if (n.mzxid > relativeZxid) this.events.push({ watcher, type: EventType.NodeDataChanged, path });
+      const i = this.indexOf(path);
+      if (i === NIL) this.events.push({ watcher, type: EventType.NodeDeleted, path });
+      else if (this.store.mzxid[i]! > relativeZxid) this.events.push({ watcher, type: EventType.NodeDataChanged, path });
       else this.dataWatches.add(path, watcher);
     }
     for (const path of existWatches) {
-      if (this.getNode(path) !== undefined) this.events.push({ watcher, type: EventType.NodeCreated, path });
+      if (this.indexOf(path) !== NIL) this.events.push({ watcher, type: EventType.NodeCreated, path });
       else this.dataWatches.add(path, watcher);
     }
     for (const path of childWatches) {
-      const n = this.getNode(path);
-      if (n === undefined) this.events.push({ watcher, type: EventType.NodeDeleted, path });
-      else if (n.pzxid > relativeZxid) this.events.push({ watcher, type: EventType.NodeChildrenChanged, path });
+      const i = this.indexOf(path);
+      if (i === NIL) this.events.push({ watcher, type: EventType.NodeDeleted, path });
+      else if (this.store.pzxid(i) > relativeZxid) this.events.push({ watcher, type: EventType.NodeChildrenChanged, path });
       else this.childWatches.add(path, watcher);
     }
     for (const path of persistentWatches) {
@@ -380,15 +433,17 @@ export class DataTree {
   // ---- digest and namespace statistics ------------------------------------------------------
 
   /** NodeHashMapImpl.addDigest / postChange: (re)computes the node's digest and adds it. */
-  private addDigest(path: string, n: ZNode): void {
+  private addDigest(path: string, i: number, data: Buffer | null = this.store.value(i)): void {
     if (!this.digestEnabled) return;
-    n.digest = nodeDigest(path, n.data, n);
-    this.hash.add(n.digest);
+    const s = this.store;
+    const d = nodeDigestOf(path, data, s.czxid[i]!, s.mzxid[i]!, s.pzxid(i), s.ctime[i]!, s.mtime[i]!, s.version[i]!, s.cversion(i), s.aversion[i]!, s.ownerOf(i));
+    s.digest[i] = d;
+    this.hash.add(d);
   }
 
   /** NodeHashMapImpl.removeDigest / preChange: takes out what the node last added. */
-  private removeDigest(n: ZNode): void {
-    if (this.digestEnabled) this.hash.remove(n.digest);
+  private removeDigest(i: number): void {
+    if (this.digestEnabled) this.hash.remove(this.store.digest[i]!);
   }
 
   /** DataTree.getTreeDigest: a Java long; 0 when digests are off. */
@@ -398,7 +453,7 @@ export class DataTree {
 
   /** The digest computed again from every node, for checks: it must equal treeDigest(). */
   treeDigestFromScratch(): bigint {
-    return this.digestEnabled ? digestOfNodes(this.nodes.entries()) : 0n;
+    return this.digestEnabled ? digestOfNodes(this.allNodes()) : 0n;
   }
 
   /** DataTree.getDigestLog: a copy, oldest first. */
@@ -462,10 +517,28 @@ export class DataTree {
     if (this.dirty !== null) this.dirty.add(path === '' ? ROOT_PATH : path);
   }
 
-  private addChild(parent: ZNode, name: string): void {
-    if (parent.children === null) parent.children = new Set();
-    parent.children.add(name);
-    if (parent.children.size > parent.maxChildren) parent.maxChildren = parent.children.size;
+  /** A node with no children, inserted into the path map (not linked to its parent). */
+  private newNode(path: string, data: Buffer | null, acl: number, zxid: number, time: number, ephemeralOwner: bigint): number {
+    const s = this.store;
+    const i = s.allocate(path);
+    s.setValue(i, data);
+    s.acl[i] = acl;
+    s.czxid[i] = zxid;
+    s.mzxid[i] = zxid;
+    s.ctime[i] = time;
+    s.mtime[i] = time;
+    s.version[i] = 0;
+    s.aversion[i] = 0;
+    s.setOwner(i, ephemeralOwner);
+    this.nodes.set(path, i);
+    return i;
+  }
+
+  /** Frees a replaced orphan; its own children become orphans. */
+  private freeOrphan(i: number): void {
+    this.orphans.delete(i);
+    for (const c of this.store.childIndexes(i)) this.orphans.add(c);
+    this.store.free(i);
   }
 
   createNode(
@@ -477,30 +550,36 @@ export class DataTree {
     zxid: number,
     time: number,
   ): StatValue {
+    const s = this.store;
     const parentName = parentOf(path);
     const childName = childNameOf(path);
-    const parent = this.getNode(parentName);
-    if (parent === undefined) throw new KeeperError(Err.NONODE);
+    const parent = this.indexOf(parentName);
+    if (parent === NIL) throw new KeeperError(Err.NONODE);
     const aclIndex = this.aclCache.intern(acl);
-    if (parent.children !== null && parent.children.has(childName)) {
+    // A node at this path is on the parent's child list (ZooKeeper's `children.contains`)
+    // unless it is an orphan.
+    const existing = this.nodes.get(path);
+    if (existing !== undefined) {
       // The interned reference stays counted, as in Apache ZooKeeper (fuzzy-snapshot replay).
-      throw new KeeperError(Err.NODEEXISTS);
+      if (!this.orphans.has(existing)) throw new KeeperError(Err.NODEEXISTS);
+      // ZooKeeper's nodes.put replaces the orphan without undoing its counts or digest.
+      this.freeOrphan(existing);
     }
     this.removeDigest(parent);
     let cv = parentCVersion;
-    if (cv === -1) cv = parent.cversion + 1;
-    if (cv > parent.cversion) {
-      parent.cversion = cv;
-      parent.pzxid = zxid;
+    if (cv === -1) cv = s.cversion(parent) + 1;
+    if (cv > s.cversion(parent)) {
+      s.setCversion(parent, cv);
+      s.setPzxid(parent, zxid);
     }
-    const child = newNode(data, aclIndex, zxid, time, ephemeralOwner);
-    this.addChild(parent, childName);
+    const child = this.newNode(path, data, aclIndex, zxid, time, ephemeralOwner);
+    s.appendChild(parent, child);
     this.addDigest(parentName, parent);
-    this.nodes.set(path, child);
-    this.addDigest(path, child);
+    this.addDigest(path, child, data);
     this.markDirty(parentName);
     this.markDirty(path);
-    this.dataSize += nodeSize(path, data);
+    const dataLength = data === null ? 0 : data.length;
+    this.dataSize += nodeSize(path, dataLength);
     const kind = ephemeralKindOf(ephemeralOwner);
     if (kind === EphemeralKind.CONTAINER) this.containers.add(path);
     else if (kind === EphemeralKind.TTL) this.ttls.add(path);
@@ -518,31 +597,36 @@ export class DataTree {
       if (childName === STAT_NODE) this.updateQuotaForPath(parentName.substring(QUOTA_ROOT.length));
     }
     const quotaPrefix = this.maxPrefixWithQuota(path);
-    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, data === null ? 0 : data.length, 1);
-    this.writeStat(path, data === null ? 0 : data.length);
+    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, dataLength, 1);
+    this.writeStat(path, dataLength);
     this.fire(this.dataWatches, path, EventType.NodeCreated);
     this.fire(this.childWatches, parentName === '' ? '/' : parentName, EventType.NodeChildrenChanged);
-    return statOf(child);
+    return statAt(s, child);
   }
 
   deleteNode(path: string, zxid: number): void {
+    const s = this.store;
     const parentName = parentOf(path);
     const childName = childNameOf(path);
-    const parent = this.getNode(parentName);
-    if (parent === undefined) throw new KeeperError(Err.NONODE);
+    const parent = this.indexOf(parentName);
+    if (parent === NIL) throw new KeeperError(Err.NONODE);
+    const node = this.nodes.get(path);
+    // As in ZooKeeper, the parent's pzxid moves even when the child turns out to be missing.
     this.removeDigest(parent);
-    if (parent.children !== null) parent.children.delete(childName);
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    if (node !== undefined && !this.orphans.delete(node)) s.unlinkChild(parent, node);
+    if (zxid > s.pzxid(parent)) s.setPzxid(parent, zxid);
     this.addDigest(parentName, parent);
     this.markDirty(parentName);
-    const node = this.nodes.get(path);
     if (node === undefined) throw new KeeperError(Err.NONODE);
     this.nodes.delete(path);
     this.removeDigest(node);
     this.markDirty(path);
-    this.aclCache.removeUsage(node.acl);
-    this.dataSize -= nodeSize(path, node.data);
-    const owner = node.ephemeralOwner;
+    this.aclCache.removeUsage(s.acl[node]!);
+    const dataLength = s.dataLength(node);
+    this.dataSize -= nodeSize(path, dataLength);
+    const owner = s.ownerOf(node);
+    for (const c of s.childIndexes(node)) this.orphans.add(c);
+    s.free(node);
     const kind = ephemeralKindOf(owner);
     if (kind === EphemeralKind.CONTAINER) this.containers.delete(path);
     else if (kind === EphemeralKind.TTL) this.ttls.delete(path);
@@ -557,7 +641,7 @@ export class DataTree {
       this.quotaPaths.delete(parentName.substring(QUOTA_ROOT.length));
     }
     const quotaPrefix = this.maxPrefixWithQuota(path);
-    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, node.data === null ? 0 : -node.data.length, -1);
+    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, -dataLength, -1);
     this.writeStat(path, 0);
     const processed = this.fire(this.dataWatches, path, EventType.NodeDeleted);
     this.fire(this.childWatches, path, EventType.NodeDeleted, processed);
@@ -565,49 +649,51 @@ export class DataTree {
   }
 
   setData(path: string, data: Buffer | null, version: number, zxid: number, time: number): StatValue {
-    const n = this.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
-    const last = n.data;
-    this.removeDigest(n);
-    n.data = data;
-    n.mtime = time;
-    n.mzxid = zxid;
-    n.version = version;
-    this.addDigest(path, n);
+    const s = this.store;
+    const i = this.indexOf(path);
+    if (i === NIL) throw new KeeperError(Err.NONODE);
+    const lastLength = s.dataLength(i);
+    this.removeDigest(i);
+    s.setValue(i, data);
+    s.mtime[i] = time;
+    s.mzxid[i] = zxid;
+    s.version[i] = version;
+    this.addDigest(path, i, data);
     this.markDirty(path);
-    const stat = statOf(n);
+    const stat = statAt(s, i);
+    const dataLength = data === null ? 0 : data.length;
     const quotaPrefix = this.maxPrefixWithQuota(path);
-    if (quotaPrefix !== null) {
-      this.updateQuotaStat(quotaPrefix, (data === null ? 0 : data.length) - (last === null ? 0 : last.length), 0);
-    }
-    this.dataSize += nodeSize(path, data) - nodeSize(path, last);
-    this.writeStat(path, data === null ? 0 : data.length);
+    if (quotaPrefix !== null) this.updateQuotaStat(quotaPrefix, dataLength - lastLength, 0);
+    this.dataSize += nodeSize(path, dataLength) - nodeSize(path, lastLength);
+    this.writeStat(path, dataLength);
     this.fire(this.dataWatches, path, EventType.NodeDataChanged);
     return stat;
   }
 
   setACL(path: string, acl: AclValue[], version: number): StatValue {
-    const n = this.getNode(path);
-    if (n === undefined) throw new KeeperError(Err.NONODE);
-    this.aclCache.removeUsage(n.acl);
-    this.removeDigest(n);
-    n.aversion = version;
-    n.acl = this.aclCache.intern(acl);
-    this.addDigest(path, n);
+    const s = this.store;
+    const i = this.indexOf(path);
+    if (i === NIL) throw new KeeperError(Err.NONODE);
+    this.aclCache.removeUsage(s.acl[i]!);
+    this.removeDigest(i);
+    s.aversion[i] = version;
+    s.acl[i] = this.aclCache.intern(acl);
+    this.addDigest(path, i);
     this.markDirty(path);
-    return statOf(n);
+    return statAt(s, i);
   }
 
   private setCversionPzxid(path: string, newCversion: number, zxid: number): void {
+    const s = this.store;
     const p = path.endsWith('/') ? path.substring(0, path.length - 1) : path;
-    const n = this.getNode(p);
-    if (n === undefined) throw new KeeperError(Err.NONODE, p);
-    const cv = newCversion === -1 ? n.cversion + 1 : newCversion;
-    if (cv > n.cversion) {
-      this.removeDigest(n);
-      n.cversion = cv;
-      n.pzxid = zxid;
-      this.addDigest(p, n);
+    const i = this.indexOf(p);
+    if (i === NIL) throw new KeeperError(Err.NONODE, p);
+    const cv = newCversion === -1 ? s.cversion(i) + 1 : newCversion;
+    if (cv > s.cversion(i)) {
+      this.removeDigest(i);
+      s.setCversion(i, cv);
+      s.setPzxid(i, zxid);
+      this.addDigest(p, i);
       this.markDirty(p);
     }
   }
@@ -760,8 +846,11 @@ export class DataTree {
    * parent is missing, as ZooKeeper does ("Invalid Datatree").
    */
   restore(entries: Iterable<RestoredNode>, lastZxid: number): void {
-    for (const n of this.nodes.values()) this.aclCache.removeUsage(n.acl);
+    const s = this.store;
+    for (const i of this.nodes.values()) this.aclCache.removeUsage(s.acl[i]!);
     this.nodes.clear();
+    this.orphans.clear();
+    s.clear();
     this.clearRestoreIndexes();
     // Snapshot readers hand the same array for the same ACL list; intern each array once.
     const interned = new Map<AclValue[], number>();
@@ -779,7 +868,7 @@ export class DataTree {
     // The paths below /zookeeper/quota, so the quota index is rebuilt without a pass over the tree.
     const quotaSubtree: string[] = [];
     let parentPrefix = '';
-    let parent: ZNode | undefined;
+    let parent = NIL;
     for (const e of entries) {
       const p = e.path === '' ? ROOT_PATH : e.path;
       let acl = e.acl === null ? OPEN_UNSAFE_ACL_ID : interned.get(e.acl);
@@ -793,61 +882,59 @@ export class DataTree {
         usageIndex = acl;
         usageCount = 1;
       }
-      // Every field is copied: a source may refill one entry object for every node.
-      const n: ZNode = {
-        data: e.data,
-        acl,
-        czxid: e.czxid,
-        mzxid: e.mzxid,
-        ctime: e.ctime,
-        mtime: e.mtime,
-        version: e.version,
-        cversion: e.cversion,
-        aversion: e.aversion,
-        ephemeralOwner: e.ephemeralOwner,
-        pzxid: e.pzxid,
-        children: null,
-        maxChildren: 0,
-        digest: 0,
-      };
-      if (this.digestEnabled) n.digest = e.digest ?? nodeDigest(p, n.data, n);
-      if (p.startsWith(QUOTA_SUBTREE_PREFIX)) quotaSubtree.push(p);
-      const before = this.nodes.size;
-      this.nodes.set(p, n);
-      if (relink) continue;
-      if (this.nodes.size === before) {
-        relink = true; // a path seen twice: the earlier node may already have children
-        continue;
+      // A path seen twice keeps its first position in the map and its last content (and the
+      // links are rebuilt at the end: the earlier node may have had children already).
+      const old = this.nodes.get(p);
+      if (old !== undefined) {
+        s.free(old);
+        relink = true;
       }
+      // Every field is copied: a source may refill one entry object for every node.
+      const i = s.allocate(p);
+      s.setValue(i, e.data);
+      s.acl[i] = acl;
+      s.czxid[i] = e.czxid;
+      s.mzxid[i] = e.mzxid;
+      s.ctime[i] = e.ctime;
+      s.mtime[i] = e.mtime;
+      s.version[i] = e.version;
+      s.setCversion(i, e.cversion);
+      s.aversion[i] = e.aversion;
+      s.setOwner(i, e.ephemeralOwner);
+      s.setPzxid(i, e.pzxid);
+      if (this.digestEnabled) {
+        s.digest[i] =
+          e.digest ?? nodeDigestOf(p, e.data, e.czxid, e.mzxid, e.pzxid, e.ctime, e.mtime, e.version, e.cversion, e.aversion, e.ephemeralOwner);
+      }
+      if (p.startsWith(QUOTA_SUBTREE_PREFIX)) quotaSubtree.push(p);
+      this.nodes.set(p, i);
+      if (relink) continue;
       if (p !== ROOT_PATH) {
         const slash = p.lastIndexOf('/');
-        if (slash !== parentPrefix.length || parent === undefined || !p.startsWith(parentPrefix)) {
+        if (slash !== parentPrefix.length || parent === NIL || !p.startsWith(parentPrefix)) {
           parentPrefix = p.substring(0, slash);
-          parent = this.nodes.get(slash === 0 ? ROOT_PATH : parentPrefix);
-          if (parent === undefined) {
+          parent = this.indexOf(slash === 0 ? ROOT_PATH : parentPrefix);
+          if (parent === NIL) {
             relink = true;
             continue;
           }
         }
-        this.addChild(parent, p.substring(slash + 1));
+        s.appendChild(parent, i);
       }
-      this.indexRestored(p, n);
+      this.indexRestored(p, i);
     }
     this.aclCache.addUsage(usageIndex, usageCount);
     if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
     if (relink) {
-      for (const n of this.nodes.values()) {
-        n.children = null;
-        n.maxChildren = 0;
-      }
+      s.resetChildLinks();
       this.clearRestoreIndexes();
-      for (const [p, n] of this.nodes) {
+      for (const [p, i] of this.nodes) {
         if (p !== ROOT_PATH) {
-          const parent = this.getNode(parentOf(p));
-          if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
-          this.addChild(parent, childNameOf(p));
+          const parent = this.indexOf(parentOf(p));
+          if (parent === NIL) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
+          s.appendChild(parent, i);
         }
-        this.indexRestored(p, n);
+        this.indexRestored(p, i);
       }
     }
     // A path given twice is listed twice: setupQuotaFrom's work per path is idempotent.
@@ -866,27 +953,29 @@ export class DataTree {
   }
 
   /** restore(): counts a node into the data size and digest and the ephemeral, container and TTL indexes. */
-  private indexRestored(p: string, n: ZNode): void {
-    this.dataSize += nodeSize(p, n.data);
-    // n.digest was set when the node was made (0 when digests are off).
-    this.hash.add(n.digest);
-    if (n.ephemeralOwner === 0n) return;
-    const kind = ephemeralKindOf(n.ephemeralOwner);
+  private indexRestored(p: string, i: number): void {
+    const s = this.store;
+    this.dataSize += nodeSize(p, s.dataLength(i));
+    // The node's digest was set when it was restored (0 when digests are off).
+    if (this.digestEnabled) this.hash.add(s.digest[i]!);
+    const owner = s.ownerOf(i);
+    if (owner === 0n) return;
+    const kind = ephemeralKindOf(owner);
     if (kind === EphemeralKind.CONTAINER) this.containers.add(p);
     else if (kind === EphemeralKind.TTL) this.ttls.add(p);
     else {
-      let set = this.ephemerals.get(n.ephemeralOwner);
+      let set = this.ephemerals.get(owner);
       if (set === undefined) {
         set = new Set();
-        this.ephemerals.set(n.ephemeralOwner, set);
+        this.ephemerals.set(owner, set);
       }
       set.add(p);
     }
   }
 
   /** Every node with its path, in no particular order (snapshot writers). */
-  allNodes(): IterableIterator<[string, ZNode]> {
-    return this.nodes.entries();
+  *allNodes(): IterableIterator<[string, ZNode]> {
+    for (const [p, i] of this.nodes) yield [p, new ZNode(this.store, i)];
   }
 
   // ---- quotas -------------------------------------------------------------------------------
@@ -906,14 +995,14 @@ export class DataTree {
   }
 
   private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
-    const statNode = this.getNode(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
-    if (statNode === undefined) return;
-    const s = parseStats(statNode.data);
+    const statNode = this.indexOf(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
+    if (statNode === NIL) return;
+    const s = parseStats(this.store.value(statNode));
     s.set('count', (s.get('count') ?? -1) + countDiff);
     s.set('bytes', (s.get('bytes') ?? -1) + bytesDiff);
     // Stat nodes live below /zookeeper/, which the digest leaves out, so their digest is 0 and
     // needs no update (ZooKeeper changes them outside txns for the same reason).
-    statNode.data = Buffer.from(formatStats(s), 'utf8');
+    this.store.setValue(statNode, Buffer.from(formatStats(s), 'utf8'));
     this.markDirty(`${QUOTA_ROOT}${prefix}/${STAT_NODE}`);
   }
 
@@ -921,24 +1010,27 @@ export class DataTree {
     let count = 0;
     let bytes = 0;
     const visit = (p: string): void => {
-      const n = this.getNode(p);
-      if (n === undefined) return;
+      const i = this.indexOf(p);
+      if (i === NIL) return;
       count++;
-      bytes += n.data === null ? 0 : n.data.length;
-      if (n.children !== null) for (const c of n.children) visit(p === '/' ? `/${c}` : `${p}/${c}`);
+      bytes += this.store.dataLength(i);
+      for (const c of this.store.childNames(i)) visit(p === '/' ? `/${c}` : `${p}/${c}`);
     };
     visit(path);
-    const statNode = this.getNode(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
-    if (statNode === undefined) return;
+    const statNode = this.indexOf(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
+    if (statNode === NIL) return;
     this.markDirty(`${QUOTA_ROOT}${path}/${STAT_NODE}`);
-    statNode.data = Buffer.from(
-      formatStats(
-        new Map([
-          ['count', count],
-          ['bytes', bytes],
-        ]),
+    this.store.setValue(
+      statNode,
+      Buffer.from(
+        formatStats(
+          new Map([
+            ['count', count],
+            ['bytes', bytes],
+          ]),
+        ),
+        'utf8',
       ),
-      'utf8',
     );
   }
 
@@ -969,6 +1061,6 @@ export class DataTree {
 const QUOTA_SUBTREE_PREFIX = `${QUOTA_ROOT}/`;
 
 /** DataTree.getNodeSize: what `zk_approximate_data_size` adds up. */
-function nodeSize(path: string, data: Buffer | null): number {
-  return path.length + (data === null ? 0 : data.length);
+function nodeSize(path: string, dataLength: number): number {
+  return path.length + dataLength;
 }

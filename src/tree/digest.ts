@@ -128,21 +128,38 @@ function crcLong(c: number, v: number): number {
  * `>>> 0` gives ZooKeeper's unsigned value). 0 for nodes below /zookeeper/.
  */
 export function nodeDigest(path: string, data: Buffer | null, n: DigestFields): number {
+  return nodeDigestOf(path, data, n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.version, n.cversion, n.aversion, n.ephemeralOwner);
+}
+
+/** nodeDigest with the fields passed one by one (the tree keeps them in columns, not objects). */
+export function nodeDigestOf(
+  path: string,
+  data: Uint8Array | null,
+  czxid: number,
+  mzxid: number,
+  pzxid: number,
+  ctime: number,
+  mtime: number,
+  version: number,
+  cversion: number,
+  aversion: number,
+  ephemeralOwner: bigint,
+): number {
   if (path.startsWith(EXCLUDED_SUBTREE)) return 0;
   let c = path === '/' ? -1 : crcPath(-1, path);
   if (data !== null && data.length > 0) c = crcBytes(c, data);
-  c = crcLong(c, n.czxid);
-  c = crcLong(c, n.mzxid);
-  c = crcLong(c, n.pzxid);
-  c = crcLong(c, n.ctime);
-  c = crcLong(c, n.mtime);
-  c = crcInt(c, n.version);
-  c = crcInt(c, n.cversion);
-  c = crcInt(c, n.aversion);
-  if (n.ephemeralOwner === 0n) {
+  c = crcLong(c, czxid);
+  c = crcLong(c, mzxid);
+  c = crcLong(c, pzxid);
+  c = crcLong(c, ctime);
+  c = crcLong(c, mtime);
+  c = crcInt(c, version);
+  c = crcInt(c, cversion);
+  c = crcInt(c, aversion);
+  if (ephemeralOwner === 0n) {
     c = crcInt(crcInt(c, 0), 0);
   } else {
-    const owner = BigInt.asUintN(64, n.ephemeralOwner);
+    const owner = BigInt.asUintN(64, ephemeralOwner);
     c = crcInt(crcInt(c, Number(owner >> 32n) | 0), Number(owner & 0xffffffffn) | 0);
   }
   return ~c;
