@@ -7,7 +7,8 @@
 //   node scripts/bench/ab.js load BUILD[@ENV=V;ENV=V] BUILD ...
 //       every build up on a fresh data dir; each point runs against each build in turn (the order
 //       alternates per repetition); prints ops/s, p50/p99 and the server's CPU per reply
-//       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter)
+//       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter) and the bytes
+//       it wrote to storage per reply (write_bytes of /proc/PID/io: txn log and LMDB store)
 //       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
@@ -37,6 +38,12 @@ if ((mode !== 'load' && mode !== 'mem') || specs.length === 0) {
 }
 
 const mib = (b) => +(b / 2 ** 20).toFixed(1);
+
+/** Bytes the process caused to be written to the storage layer (page cache writeback included). */
+function diskWriteBytes(pid) {
+  const m = /^write_bytes: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m === null ? NaN : Number(m[1]);
+}
 
 function cpuTicks(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -159,21 +166,24 @@ async function main() {
         for (const b of r % 2 ? [...builds].reverse() : builds) {
           const pid = b.s.pid();
           const c0 = cpuTicks(pid);
+          const d0 = diskWriteBytes(pid);
           const s0 = await sentCount(b.s.port);
           const x = await runZkBench(runSh, b.s.connectString, p, secs);
-          const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / ((await sentCount(b.s.port)) - s0);
+          const replies = (await sentCount(b.s.port)) - s0;
+          const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / replies;
+          const diskKb = (diskWriteBytes(pid) - d0) / 1024 / replies;
           const key = `${p.op} ${p.valueBytes} B ${p.clients}x${p.outstanding}`;
-          console.log(`${key} ${b.spec}: ${Math.round(x.opsPerSec)} ops/s, p50 ${x.p50Us} µs, p99 ${x.p99Us} µs, CPU ${cpuUs.toFixed(1)} µs/reply (load ${os.loadavg()[0].toFixed(1)})`);
+          console.log(`${key} ${b.spec}: ${Math.round(x.opsPerSec)} ops/s, p50 ${x.p50Us} µs, p99 ${x.p99Us} µs, CPU ${cpuUs.toFixed(1)} µs/reply, disk ${diskKb.toFixed(2)} KiB/reply (load ${os.loadavg()[0].toFixed(1)})`);
           if (!all.has(key)) all.set(key, new Map());
           const per = all.get(key);
           if (!per.has(b.spec)) per.set(b.spec, []);
-          per.get(b.spec).push({ ...x, cpuUs });
+          per.get(b.spec).push({ ...x, cpuUs, diskKb });
         }
     console.log('\nsummary (one value per repetition):');
     for (const [key, per] of all) {
       for (const [spec, xs] of per) {
         const f = (g) => xs.map(g).join(' / ');
-        console.log(`${key} ${spec}: ops/s ${f((x) => Math.round(x.opsPerSec))}; p50 µs ${f((x) => x.p50Us)}; CPU µs/reply ${f((x) => x.cpuUs.toFixed(1))}`);
+        console.log(`${key} ${spec}: ops/s ${f((x) => Math.round(x.opsPerSec))}; p50 µs ${f((x) => x.p50Us)}; p99 µs ${f((x) => x.p99Us)}; CPU µs/reply ${f((x) => x.cpuUs.toFixed(1))}; disk KiB/reply ${f((x) => x.diskKb.toFixed(2))}`);
       }
     }
   } finally {

@@ -14,7 +14,7 @@ ours_root=${OURS_ROOT:-$repo}
 work=$(mktemp -d "${TMPDIR:-/tmp}/zkbench-per-reply-XXXXXX")
 four() { timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$2"' && printf %s '"$1"' >&3 && cat <&3' 2>/dev/null || true; }
 sent() { four srvr "$1" | awk -F': ' '/^Sent/{print $2}'; }
-io() { awk '/^syscr/{r=$2} /^syscw/{w=$2} END{print r, w}' "/proc/$1/io"; }
+io() { awk '/^syscr/{r=$2} /^syscw/{w=$2} /^write_bytes/{b=$2} END{print r, w, b}' "/proc/$1/io"; }
 cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
@@ -39,12 +39,12 @@ for _ in $(seq 1 100); do four srvr "$po" | grep -q '^Mode' && break; sleep 0.1;
 for who in ours ref; do
   if [ "$who" = ours ]; then port=$po; pid=$ours_pid; else port=$pr; pid=$ref_pid; fi
   bash "$shared/bench/run.sh" "127.0.0.1:$port" "$op" "$clients" "$inflight" 2 "$value" > /dev/null   # warm-up
-  s0=$(sent "$port"); read -r r0 w0 < <(io "$pid"); read -r u0 k0 < <(cpu "$pid")
+  s0=$(sent "$port"); read -r r0 w0 b0 < <(io "$pid"); read -r u0 k0 < <(cpu "$pid")
   line=$(bash "$shared/bench/run.sh" "127.0.0.1:$port" "$op" "$clients" "$inflight" "$secs" "$value")
-  s1=$(sent "$port"); read -r r1 w1 < <(io "$pid"); read -r u1 k1 < <(cpu "$pid")
+  s1=$(sent "$port"); read -r r1 w1 b1 < <(io "$pid"); read -r u1 k1 < <(cpu "$pid")
   n=$((s1 - s0 - 1)) # give or take the srvr probes themselves
   hz=$(getconf CLK_TCK)
-  awk -v who="$who" -v line="$line" -v n="$n" -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v u=$((u1 - u0)) -v k=$((k1 - k0)) -v hz="$hz" 'BEGIN {
-    printf "%s: %s\n  replies=%d read-syscalls/reply=%.3f write-syscalls/reply=%.3f cpu-us/reply user=%.1f sys=%.1f\n",
-      who, line, n, r / n, w / n, u * 1e6 / hz / n, k * 1e6 / hz / n }'
+  awk -v who="$who" -v line="$line" -v n="$n" -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v u=$((u1 - u0)) -v k=$((k1 - k0)) -v b=$((b1 - b0)) -v hz="$hz" 'BEGIN {
+    printf "%s: %s\n  replies=%d read-syscalls/reply=%.3f write-syscalls/reply=%.3f cpu-us/reply user=%.1f sys=%.1f disk-KiB/reply=%.2f\n",
+      who, line, n, r / n, w / n, u * 1e6 / hz / n, k * 1e6 / hz / n, b / 1024 / n }'
 done

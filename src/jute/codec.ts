@@ -286,6 +286,20 @@ export class JuteWriter {
     this.offset += v.length;
   }
 
+  /** How many bytes the writer holds before it must grow. */
+  capacity(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * Starts over at offset 0 and keeps the buffer, so that a writer can be used again without a
+   * new allocation. Views taken earlier see their bytes overwritten by later writes.
+   */
+  reset(): void {
+    if (this.splices !== null) throw new Error('reset() on a writer with spliced buffers');
+    this.offset = 0;
+  }
+
   /** A view of bytes already written; valid only until the next write (which may move them). */
   view(start: number, end: number): Buffer {
     return this.buf.subarray(start, end);

@@ -61,6 +61,40 @@ test('adler32 matches java.util.zip.Adler32 on known inputs, also when streamed'
   assert.equal(s.digest(), adler32(big));
 });
 
+test('adler32 is bit-exact with java.util.zip.Adler32 at block edges and worst-case bytes', () => {
+  // Computed with java.util.zip.Adler32 (OpenJDK 17): buffers of 0xff (the largest sums, for
+  // overflow) and of (i * 31 + 7) & 0xff, at lengths around the 8-byte groups and 3792-byte
+  // blocks of our loop and zlib's 5552-byte NMAX.
+  const expected: [number, number, number][] = [
+    [1, 0x1000100, 0x80008],
+    [15, 0x77970ef2, 0x32270721],
+    [16, 0x87880ff1, 0x3a2007f9],
+    [17, 0x987810f0, 0x431008f0],
+    [3791, 0xe0c2c104, 0x6b8560ea],
+    [3792, 0xa2d4c203, 0xcc876102],
+    [3793, 0x65e5c302, 0x2dcf6139],
+    [5551, 0x56039a8d, 0x5f26cd87],
+    [5552, 0xf18f9b8c, 0x2cf4cdbf],
+    [5553, 0x8e299c8b, 0xfb0ace16],
+    [65536, 0x77970ef2, 0x7b2e8772],
+    [100000, 0x149a302c, 0x76f5980f],
+    [1048576, 0x8e88ef11, 0x3da87789],
+  ];
+  for (const [n, ff, pat] of expected) {
+    const ones = Buffer.alloc(n, 0xff);
+    const p = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) p[i] = (i * 31 + 7) & 0xff;
+    assert.equal(adler32(ones), ff, `0xff x ${n}`);
+    assert.equal(adler32(p), pat, `pattern x ${n}`);
+    // The same sums streamed in uneven pieces, and over a range of a larger buffer.
+    const s = new Adler32();
+    for (let at = 0; at < n; at += 1 + (at % 13) * 977) s.update(p, at, Math.min(n, at + 1 + (at % 13) * 977));
+    assert.equal(s.digest(), pat, `streamed pattern x ${n}`);
+    const framed = Buffer.concat([Buffer.from([1, 2, 3]), p, Buffer.from([4])]);
+    assert.equal(adler32(framed, 1, 3, 3 + n), pat, `range pattern x ${n}`);
+  }
+});
+
 test('records scan back in order; a zero tail is the clean end', () => {
   const recs = [1, 2, 3].map((z) => encodeTxnRecord(createTxn(z, `/n${z}`)));
   const buf = fileOf(recs, 64 * 1024);
@@ -157,6 +191,37 @@ test('group commit: done callbacks run in order, after the sync, with fewer sync
     assert.equal(scanLog(buf, 0, (txn) => seen.push(txn.hdr.zxid)).damage, null);
   }
   assert.deepEqual(seen, order);
+});
+
+test('batch buffers taken in turns keep every record intact, across sizes that outgrow the spare', async (t) => {
+  const dir = await tmpDir(t);
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 1024 * 1024, snapCount: 100000, forceSync: false, fsyncWarningThresholdMs: 1000, logger: quiet });
+  const expected = new Map<number, string>();
+  let z = 0;
+  // Waves of appends, each awaited, so that later batches reuse the buffer of an earlier one:
+  // small ones, then ones larger than that buffer (a new one), then small ones again (into a
+  // buffer that held larger records: stale bytes must not leak into the file).
+  for (const [count, bytes] of [[5, 10], [3, 20_000], [40, 3_000], [2, 100_000], [7, 1], [1, 5], [30, 700]] as const) {
+    const wave: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      z++;
+      const data = String.fromCharCode(97 + (z % 26)).repeat(bytes);
+      expected.set(z, data);
+      wave.push(new Promise<void>((resolve, reject) => log.append(createTxn(z, `/w${z}`, data), resolve, reject)));
+    }
+    await Promise.all(wave);
+  }
+  await log.close();
+  const seen = new Map<number, string>();
+  for (const f of listLogFiles(dir)) {
+    const buf = fs.readFileSync(path.join(dir, f.name));
+    const scan = scanLog(buf, 0, (txn) => {
+      assert.equal(txn.body.type, OpCode.create);
+      if (txn.body.type === OpCode.create) seen.set(txn.hdr.zxid, txn.body.record.data!.toString());
+    });
+    assert.equal(scan.damage, null);
+  }
+  assert.deepEqual(seen, expected);
 });
 
 test('forceSync=no skips the sync but still writes; a slow sync is reported; every sync is timed', async (t) => {
