@@ -727,10 +727,20 @@ export class LmdbStore {
       // rejected put, without waiting for the others.
       return Promise.all(ops)
         .then(() => root.flushed)
-        .then(() => {
-          if (buffer.capacity() <= COMMIT_BUFFER_KEEP_MAX_BYTES) this.commitBuffer = buffer;
-          this.afterWrite();
-        });
+        .then(
+          () => {
+            if (buffer.capacity() <= COMMIT_BUFFER_KEEP_MAX_BYTES) this.commitBuffer = buffer;
+            this.afterWrite();
+          },
+          (e: unknown) => {
+            // lmdb-js also rejects `commitError` with the system error of a failed commit; it is
+            // handled here so that no caller can leave it unhandled (Node would exit). Callers
+            // that want the cause attach their own handler too.
+            const cause = (e as { commitError?: unknown } | null)?.commitError;
+            if (cause instanceof Promise) cause.catch(() => undefined);
+            throw e;
+          },
+        );
     };
     if (this.reopening === null && this.reopenError === null) {
       this.cancelIdleReopen();

@@ -341,7 +341,15 @@ export class FileTxnLog implements LogStage {
     // Exclusive ('wx'): a file of that name already existing means two writers or a recovery bug.
     const fd = await openAsync(file, this.opts.forceSync ? SYNCED_WRITE_FLAGS : 'wx');
     const header = encodeFileHeader(TXNLOG_MAGIC, 0);
-    await writeAsync(fd, header, 0, header.length, 0);
+    try {
+      await writeAsync(fd, header, 0, header.length, 0);
+    } catch (e) {
+      // A file without its header holds nothing (no txn was written to it): remove it, so that
+      // the retry after a full disk creates it again instead of meeting it (EEXIST).
+      await closeAsync(fd).catch(() => undefined);
+      await fs.promises.unlink(file).catch(() => undefined);
+      throw e;
+    }
     this.current = { fd, name, position: header.length, allocatedBytes: header.length, dirSyncNeeded: true };
     this.txnsInFile = 0;
     this.onRoll?.(name);

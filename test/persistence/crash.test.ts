@@ -146,8 +146,9 @@ test('disk full: writes stall with a clear error, nothing unacknowledged is answ
   // If this test times out, say where it was and what the server said (a timeout alone tells nothing).
   let phase = 'filling the disk';
   let finished = false;
+  let restarted: Awaited<ReturnType<typeof startServer>> | null = null;
   t.after(() => {
-    if (!finished) console.log(`# disk-full test ended while ${phase}; server output:\n${server.output().slice(-6000)}`);
+    if (!finished) console.log(`# disk-full test ended while ${phase}; server output:\n${(restarted ?? server).output().slice(-6000)}`);
   });
   const zk = await Zk.connect(d.port);
   t.after(() => zk.close());
@@ -187,6 +188,7 @@ test('disk full: writes stall with a clear error, nothing unacknowledged is answ
   await server.stop();
   phase = 'restarting the server';
   const again = await startServer(t, d);
+  restarted = again;
   const check = await Zk.connect(d.port);
   t.after(() => check.close());
   for (const p of acked) assert.deepEqual(await check.get(p), value(Number(p.slice(2))), `${p} lost or torn`);
