@@ -14,8 +14,8 @@
  * arrived since the last collection (loading the data at start counts as work), so an idle
  * server is not collected over and over.
  *
- * The cost is one pause of the event loop while the live heap is copied: 1.3 s at 1M znodes
- * (535 MiB live) on a loaded 2-core machine. Only a request that arrives during it can notice,
+ * The cost is one pause of the event loop while the live heap is copied: 106 ms at 1M znodes of
+ * 128 B (znodes as columns, node-store.ts); 1.3 s when every znode was an object. Only a request that arrives during it can notice,
  * and it came after a second of silence.
  */
 import { runInNewContext } from 'node:vm';
