@@ -6,11 +6,11 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { fourLetter, freePort, HOST } from '../../test/helpers/net';
 import { addCleanup, isAlive, run, runSync, sleep, terminate } from './procs';
 
-export const HOST = '127.0.0.1';
+export { HOST };
 
 export type ServerKind = 'ours' | 'ref';
 
@@ -28,43 +28,8 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** A TCP port on 127.0.0.1 that was free when this returned. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr !== null && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('could not read the bound address'));
-      });
-    });
-  });
-}
-
-/** Sends a four-letter word to 127.0.0.1:port and returns everything the server answered. */
-export function fourLetter(port: number, word: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect({ host: HOST, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${word} on port ${port}: timeout`));
-    }, timeoutMs);
-    sock.on('connect', () => sock.write(word));
-    sock.on('data', (d: Buffer) => chunks.push(d));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+// The socket helpers the test harnesses use (dependency-free: importing them starts nothing).
+export { freePort, fourLetter };
 
 /** The `Node count:` of a `srvr` answer, or null if the server is not serving yet. */
 export function nodeCountOf(srvr: string): number | null {

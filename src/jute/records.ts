@@ -170,6 +170,7 @@ export type Value<T> = T extends RecordType<infer V> ? V : never;
 export type IdValue = Value<typeof Id>;
 export type AclValue = Value<typeof ACL>;
 export type StatValue = Value<typeof Stat>;
+export type StatPersistedValue = Value<typeof StatPersisted>;
 export type TxnHeaderValue = Value<typeof TxnHeader>;
 /** Any record type, when the caller picks it at run time. */
 export type RecordTypeAny = RecordType<any>;

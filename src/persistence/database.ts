@@ -36,6 +36,8 @@ const STORE_RETRY_MS = 1000;
 function storeOutOfSpace(e: unknown): boolean {
   if (e === null || e === undefined) return false;
   if (isOutOfSpace(e)) return true;
+  // lmdb-js's own error for a failed commit; the system error is in its commitError.
+  if (e instanceof Error && e.message.startsWith('Commit failed')) return true;
   const code = (e as { code?: unknown }).code;
   if (code === 5 || code === 'EIO' || code === 28) return true;
   return /ENOSPC|No space left|MDB_MAP_FULL|Disk quota|Input\/output error/i.test(String((e as Error).message ?? e));
@@ -413,7 +415,7 @@ export class SnapshotWriter {
         const pending = (e as Error & { commitError?: Promise<unknown> }).commitError;
         let cause: Error | undefined;
         if (pending instanceof Promise) pending.catch((c: Error) => (cause = c));
-        if (storeOutOfSpace(e) || /^Commit failed/.test(e.message)) {
+        if (storeOutOfSpace(e)) {
           // The store is only a cache of the log: put the changes back (newer session changes
           // win) and try again later; the txn log keeps every txn until the store has it.
           for (const p of dirty) this.tree.dirty!.add(p);
@@ -661,7 +663,7 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
       if (!storeCommitFits(tree, tree.dirty ?? [], space)) throw Object.assign(new Error('not enough free space for the commit beside the txn log'), { code: 'ENOSPC' });
       await store.commit(tree, tree.dirty ?? [], changed, tree.lastProcessedZxid);
     } catch (e) {
-      if (!storeOutOfSpace(e) && !/^Commit failed/.test((e as Error).message)) throw e;
+      if (!storeOutOfSpace(e)) throw e;
       // A full disk must not stop a restart: the store is a cache of the log, which holds every
       // replayed txn. The running server's SnapshotWriter takes these changes over and commits
       // them once there is room (and the store's durable zxid stays where it was, for purge).

@@ -14,12 +14,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listLogFiles } from './txn-log';
-import { SNAPSHOT_FILE_PREFIX, zxidFromName } from './txn-log-format';
+import { listDataFiles, SNAPSHOT_FILE_PREFIX, type DataFile } from './txn-log-format';
 
-export interface DataFile {
-  name: string;
-  zxid: number;
-}
+export type { DataFile };
 
 export interface PurgePlan {
   deleteLogs: string[];
@@ -60,17 +57,7 @@ export function planPurge(logs: readonly DataFile[], snapshots: readonly DataFil
 
 /** snapshot.<hex> files in `dir`, oldest first. */
 export function listSnapshotFiles(dir: string): DataFile[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return names
-    .map((name) => ({ name, zxid: zxidFromName(name, SNAPSHOT_FILE_PREFIX) }))
-    .filter((f) => f.zxid >= 0)
-    .sort((a, b) => a.zxid - b.zxid);
+  return listDataFiles(dir, SNAPSHOT_FILE_PREFIX);
 }
 
 export interface PurgeResult extends PurgePlan {

@@ -20,6 +20,7 @@
  *
  * This module is pure: it turns txns into bytes and scans bytes into txns and damage reports.
  */
+import * as fs from 'node:fs';
 import { JuteReader, JuteWriter } from '../jute/codec';
 import * as R from '../jute/records';
 import { decodeTxnBody, encodeTxnBody, type Txn } from '../tree/txn';
@@ -52,6 +53,27 @@ export function zxidFromName(name: string, prefix: string): number {
   if (parts.length < 2 || parts[0] !== prefix) return -1;
   if (!/^[0-9a-fA-F]{1,16}$/.test(parts[1]!)) return -1;
   return Number.parseInt(parts[1]!, 16);
+}
+
+/** A log.* or snapshot.* file and the zxid its name carries. */
+export interface DataFile {
+  name: string;
+  zxid: number;
+}
+
+/** The `prefix`.<hex> files in `dir`, oldest first (by the zxid in their names); none if `dir` is missing. */
+export function listDataFiles(dir: string, prefix: string): DataFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names
+    .map((name) => ({ name, zxid: zxidFromName(name, prefix) }))
+    .filter((f) => f.zxid >= 0)
+    .sort((a, b) => a.zxid - b.zxid);
 }
 
 export function encodeFileHeader(magic: number, dbid = 0): Buffer {

@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import type { LogStage, Logger } from '../server/zookeeper-server';
 import { JuteWriter } from '../jute/codec';
 import type { Txn } from '../tree/txn';
-import { encodeFileHeader, encodeTxnRecordInto, LOG_FILE_PREFIX, makeFileName, TXNLOG_MAGIC, zxidFromName } from './txn-log-format';
+import { encodeFileHeader, encodeTxnRecordInto, listDataFiles, LOG_FILE_PREFIX, makeFileName, TXNLOG_MAGIC, type DataFile } from './txn-log-format';
 
 function writeAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
   return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (e, n) => (e === null ? resolve(n) : reject(e))));
@@ -113,18 +113,8 @@ export function paddedSize(position: number, fileSize: number, preAllocSizeBytes
 }
 
 /** log.* files in `dir`, oldest first (by the zxid in their names). */
-export function listLogFiles(dir: string): { name: string; zxid: number }[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return names
-    .map((name) => ({ name, zxid: zxidFromName(name, LOG_FILE_PREFIX) }))
-    .filter((f) => f.zxid >= 0)
-    .sort((a, b) => a.zxid - b.zxid);
+export function listLogFiles(dir: string): DataFile[] {
+  return listDataFiles(dir, LOG_FILE_PREFIX);
 }
 
 export class FileTxnLog implements LogStage {

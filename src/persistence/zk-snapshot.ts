@@ -28,7 +28,7 @@ import { JuteReader, JuteWriter } from '../jute/codec';
 import * as R from '../jute/records';
 import type { Logger } from '../server/zookeeper-server';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
-import type { DataTree, RestoredNode, ZNode } from '../tree/data-tree';
+import { persistedStatOf, type DataTree, type RestoredNode, type ZNode } from '../tree/data-tree';
 import { DIGEST_VERSION } from '../tree/digest';
 import { Adler32, adler32 } from './adler32';
 import { syncDirectory } from './txn-log';
@@ -117,17 +117,7 @@ function writeNode(w: JuteWriter, p: string, n: ZNode): void {
   w.ustring(p);
   w.buffer(n.data);
   w.long(n.acl === OPEN_UNSAFE_ACL_ID ? -1 : n.acl);
-  R.StatPersisted.encode(w, {
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion,
-    aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
-    pzxid: n.pzxid,
-  });
+  R.StatPersisted.encode(w, persistedStatOf(n));
 }
 
 /**

@@ -4,20 +4,10 @@
  * write that follows another one still in the log sees its effect: the parent's new cversion for
  * a sequential name, a node created a moment ago, a version just bumped.
  */
-import type { AclValue } from '../jute/records';
-import type { DataTree } from '../tree/data-tree';
+import type { AclValue, StatPersistedValue } from '../jute/records';
+import { persistedStatOf, type DataTree } from '../tree/data-tree';
 
-export interface StatPersisted {
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
-}
+export type StatPersisted = StatPersistedValue;
 
 export interface ChangeRecord {
   zxid: number;
@@ -70,17 +60,7 @@ export class OutstandingChanges {
     return {
       zxid: -1,
       path,
-      stat: {
-        czxid: n.czxid,
-        mzxid: n.mzxid,
-        ctime: n.ctime,
-        mtime: n.mtime,
-        version: n.version,
-        cversion: n.cversion,
-        aversion: n.aversion,
-        ephemeralOwner: n.ephemeralOwner,
-        pzxid: n.pzxid,
-      },
+      stat: persistedStatOf(n),
       childCount: n.childCount,
       acl: tree.aclOf(n),
       data: n.data,

@@ -5,7 +5,7 @@
  */
 import { EventType, Err, OpCode } from '../protocol/constants';
 import { KeeperError } from '../protocol/keeper-error';
-import type { AclValue, StatValue, TxnHeaderValue } from '../jute/records';
+import type { AclValue, StatPersistedValue, StatValue, TxnHeaderValue } from '../jute/records';
 import { AclCache, OPEN_UNSAFE_ACL_ID, READ_ACL_UNSAFE } from './acl';
 import { javaCloneCapacity, javaHashOrder, javaHashSetCapacity, javaHashSetOrder } from './java-hash-order';
 import { childNameOf, parentOf } from './paths';
@@ -163,6 +163,21 @@ export const CONFIG_PATH = '/zookeeper/config';
  */
 export function statOf(n: ZNode): StatValue {
   return statAt(n.store, n.index);
+}
+
+/** The stat fields as snapshots and txns keep them (DataNode.stat): the raw stored cversion. */
+export function persistedStatOf(n: ZNode): StatPersistedValue {
+  return {
+    czxid: n.czxid,
+    mzxid: n.mzxid,
+    ctime: n.ctime,
+    mtime: n.mtime,
+    version: n.version,
+    cversion: n.cversion,
+    aversion: n.aversion,
+    ephemeralOwner: n.ephemeralOwner,
+    pzxid: n.pzxid,
+  };
 }
 
 function statAt(s: NodeStore, i: number): StatValue {
