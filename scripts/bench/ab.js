@@ -9,12 +9,15 @@
 //       alternates per repetition); prints ops/s, p50/p99 and the server's CPU per reply
 //       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter) and the bytes
 //       it wrote to storage per reply (write_bytes of /proc/PID/io: txn log and LMDB store)
-//       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)
+//       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)  THREADS=1 also
+//       prints the CPU per reply of each thread name (/proc/PID/task)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
 //       its RssAnon / RssFile split) 1.5 s and 10 s after the fill, and live heap (heapUsed + external after a forced full GC, through the inspector)
 //       env: N (200000)  REPS (2)  RESTART=1 also times a restart and measures again
 //
+// BUILD may be `ref` for the Apache ZooKeeper reference server (load mode), started as `npm run
+// bench` starts it; its CPU and disk figures are the JVM's.
 // BUILD@ENV=V sets environment variables for that build's server process only, e.g. to compare
 // settings of one build. Results go to stdout; this script writes no files.
 'use strict';
@@ -24,10 +27,11 @@ const path = require('node:path');
 
 const repo = path.resolve(__dirname, '../..');
 const B = path.join(repo, 'dist/scripts/bench');
-const { oursServer, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
+const { oursServer, refServer, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
 const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
 const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
-const runSh = path.join(process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared'), 'bench/run.sh');
+const sharedDir = process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared');
+const runSh = path.join(sharedDir, 'bench/run.sh');
 
 const mode = process.argv[2];
 const specs = process.argv.slice(3);
@@ -43,6 +47,24 @@ const mib = (b) => +(b / 2 ** 20).toFixed(1);
 function diskWriteBytes(pid) {
   const m = /^write_bytes: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
   return m === null ? NaN : Number(m[1]);
+}
+
+/** utime + stime per thread name (comm; the main thread as "main"), in clock ticks, for THREADS=1. */
+function threadTicks(pid) {
+  const out = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Every thread of node is called "node": the main thread (TID = PID) is told apart.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : comm;
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
 }
 
 function cpuTicks(pid) {
@@ -64,6 +86,12 @@ async function startBuild(spec, nodeArgs) {
     process.env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-ab-'));
+  if (root === 'ref') {
+    // Apache ZooKeeper itself, as `npm run bench` starts it (ref-zk.sh, -Xmx2g).
+    const s = refServer({ refScript: path.join(sharedDir, 'tools/ref-zk.sh'), dir, port: await freePort(), heap: '2g' });
+    await s.start();
+    return { spec, s, dir };
+  }
   const s = oursServer({ repoRoot: path.resolve(root), dir, port: await freePort(), nodeArgs });
   try {
     await s.start();
@@ -167,11 +195,16 @@ async function main() {
           const pid = b.s.pid();
           const c0 = cpuTicks(pid);
           const d0 = diskWriteBytes(pid);
+          const t0 = process.env.THREADS ? threadTicks(pid) : null;
           const s0 = await sentCount(b.s.port);
           const x = await runZkBench(runSh, b.s.connectString, p, secs);
           const replies = (await sentCount(b.s.port)) - s0;
           const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / replies;
           const diskKb = (diskWriteBytes(pid) - d0) / 1024 / replies;
+          if (t0 !== null) {
+            const per = [...threadTicks(pid)].map(([n, t]) => [n, ((t - (t0.get(n) ?? 0)) * 10_000) / replies]).filter(([, us]) => us >= 0.5);
+            console.log(`  CPU µs/reply by thread: ${per.map(([n, us]) => `${n} ${us.toFixed(1)}`).join(', ')}`);
+          }
           const key = `${p.op} ${p.valueBytes} B ${p.clients}x${p.outstanding}`;
           console.log(`${key} ${b.spec}: ${Math.round(x.opsPerSec)} ops/s, p50 ${x.p50Us} µs, p99 ${x.p99Us} µs, CPU ${cpuUs.toFixed(1)} µs/reply, disk ${diskKb.toFixed(2)} KiB/reply (load ${os.loadavg()[0].toFixed(1)})`);
           if (!all.has(key)) all.set(key, new Map());

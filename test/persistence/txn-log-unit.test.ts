@@ -224,6 +224,45 @@ test('batch buffers taken in turns keep every record intact, across sizes that o
   assert.deepEqual(seen, expected);
 });
 
+test('forceSync: zeros are written ahead of the log (blocks exist before synced writes reach them), never over a record', async (t) => {
+  const dir = await tmpDir(t);
+  const preAlloc = 64 * 1024 * 1024;
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: preAlloc, snapCount: 1_000_000, forceSync: true, fsyncWarningThresholdMs: 100_000, logger: quiet });
+  const expected = new Map<number, string>();
+  let z = 0;
+  const append = (bytes: number): Promise<void> => {
+    z++;
+    const data = String.fromCharCode(97 + (z % 26)).repeat(bytes);
+    expected.set(z, data);
+    return new Promise<void>((resolve, reject) => log.append(createTxn(z, `/f${z}`, data), resolve, reject));
+  };
+  // Small writes first (a fill starts behind them), then waves of records of up to 3 MiB: their
+  // batches reach into ranges being filled, and must wait for those fills rather than be zeroed.
+  for (let i = 0; i < 20; i++) await append(4000);
+  for (const bytes of [300_000, 3_000_000, 1_500_000, 2_500_000, 700_000]) {
+    const wave: Promise<void>[] = [];
+    for (let i = 0; i < 4; i++) wave.push(append(bytes));
+    await Promise.all(wave);
+  }
+  await log.close();
+  const [file] = listLogFiles(dir);
+  assert.ok(file !== undefined);
+  const full = path.join(dir, file.name);
+  const st = fs.statSync(full);
+  const buf = fs.readFileSync(full);
+  const seen = new Map<number, string>();
+  const scan = scanLog(buf, 0, (txn) => {
+    if (txn.body.type === OpCode.create) seen.set(txn.hdr.zxid, txn.body.record.data!.toString());
+  });
+  assert.equal(scan.damage, null);
+  assert.deepEqual(seen, expected, 'every record is intact');
+  assert.equal(st.size, 16 + preAlloc, 'the size is still the preallocated one, as ZooKeeper has it');
+  const end = scan.goodEnd;
+  assert.ok(buf.subarray(end).every((b) => b === 0), 'the tail past the records reads as zeros');
+  // The preallocation itself is a hole; only written zeros give blocks beyond the records.
+  assert.ok(st.blocks * 512 >= end + 1024 * 1024, `blocks for ${st.blocks * 512} bytes, records end at ${end}: nothing was filled ahead`);
+});
+
 test('forceSync=no skips the sync but still writes; a slow sync is reported; every sync is timed', async (t) => {
   const dir = await tmpDir(t);
   const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 65536, snapCount: 100000, forceSync: false, fsyncWarningThresholdMs: 0, logger: quiet });
