@@ -53,6 +53,7 @@ import {
   refServer,
   rssBytes,
   rssSplit,
+  waitDiskQuiet,
   type BenchServer,
 } from './bench/servers';
 import {
@@ -268,6 +269,9 @@ async function loadPhase(o: Options, work: string): Promise<{ points: PointResul
       for (const s of first === 'ref' ? [ref, ours] : [ours, ref]) {
         try {
           await ensureAlive(s);
+          // Neither server's background writes (snapshots, our store) may fall into the other's point.
+          const waited = await waitDiskQuiet([ref.pid(), ours.pid()].filter((x): x is number => x !== null));
+          if (waited > 2000) log(`waited ${(waited / 1000).toFixed(1)} s for both servers to stop writing`);
           results[s.kind] = await runZkBench(runSh, s.connectString, p, o.durationS);
         } catch (e) {
           if (isAborting()) throw e;

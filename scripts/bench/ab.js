@@ -8,7 +8,9 @@
 //       every build up on a fresh data dir; each point runs against each build in turn (the order
 //       alternates per repetition); prints ops/s, p50/p99 and the server's CPU per reply
 //       (utime+stime of every thread, from /proc/PID/stat, over srvr's Sent counter) and the bytes
-//       it wrote to storage per reply (write_bytes of /proc/PID/io: txn log and LMDB store)
+//       it wrote to storage per reply (write_bytes of /proc/PID/io: txn log and LMDB store), both
+//       counted until the server has stopped writing after the point (deferred store writes
+//       included); before each point it waits until no build writes any more
 //       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)  THREADS=1 also
 //       prints the CPU per reply of each thread name (/proc/PID/task)
 //   node scripts/bench/ab.js mem BUILD ...
@@ -27,7 +29,7 @@ const path = require('node:path');
 
 const repo = path.resolve(__dirname, '../..');
 const B = path.join(repo, 'dist/scripts/bench');
-const { oursServer, refServer, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
+const { oursServer, refServer, waitDiskQuiet, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
 const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
 const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
 const sharedDir = process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared');
@@ -193,12 +195,16 @@ async function main() {
       for (const p of points)
         for (const b of r % 2 ? [...builds].reverse() : builds) {
           const pid = b.s.pid();
+          // No build's background writes (ours: the snapshot store once quiet) in another's point.
+          await waitDiskQuiet(builds.map((x) => x.s.pid()));
           const c0 = cpuTicks(pid);
           const d0 = diskWriteBytes(pid);
           const t0 = process.env.THREADS ? threadTicks(pid) : null;
           const s0 = await sentCount(b.s.port);
           const x = await runZkBench(runSh, b.s.connectString, p, secs);
           const replies = (await sentCount(b.s.port)) - s0;
+          // CPU and disk include what the point left to do in the background (our store's round).
+          await waitDiskQuiet([pid]);
           const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / replies;
           const diskKb = (diskWriteBytes(pid) - d0) / 1024 / replies;
           if (t0 !== null) {

@@ -46,6 +46,36 @@ export async function nodeCount(port: number): Promise<number | null> {
 }
 
 /** Resident set size of a process in bytes (`ps -o rss=`), or null if it cannot be read. */
+/** Bytes the process has caused to be written (write_bytes of /proc/PID/io), or null. */
+export function writtenBytes(pid: number): number | null {
+  try {
+    const m = /^write_bytes: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until none of `pids` has written anything for `quietMs` (at most `maxMs`), and returns
+ * how long that took. Both servers write in the background after a point (the reference its
+ * snapshots, ours its snapshot store when it falls quiet); a point measured while the other
+ * server still writes would pay for that server's work.
+ */
+export async function waitDiskQuiet(pids: readonly number[], quietMs = 500, maxMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  let last = pids.map(writtenBytes);
+  let quietSince = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    await sleep(100);
+    const now = pids.map(writtenBytes);
+    if (now.some((b, i) => b !== last[i])) quietSince = performance.now();
+    else if (performance.now() - quietSince >= quietMs) break;
+    last = now;
+  }
+  return performance.now() - t0;
+}
+
 export function rssBytes(pid: number): number | null {
   const r = runSync('ps', ['-o', 'rss=', '-p', String(pid)]);
   const kb = Number.parseInt(r.stdout.trim(), 10);

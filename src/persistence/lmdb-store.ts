@@ -1,10 +1,11 @@
 /**
  * The incremental snapshot: the data tree, the session table and the zxid they reflect, kept
- * in one LMDB environment (<dataDir>/version-2/zkts-snapshot.lmdb, plus its -lock file). After
- * each round of applied txns only the nodes that changed are written, together with the
- * sessions that came or went and the new zxid, in one LMDB transaction that lmdb-js commits
- * and syncs on its own thread. So the store always equals the tree after some applied zxid,
- * and restart is "load the store, replay the txn log after its zxid".
+ * in one LMDB environment (<dataDir>/version-2/zkts-snapshot.lmdb, plus its -lock file). Only
+ * the nodes that changed are written, with the sessions that came or went, in LMDB transactions
+ * that lmdb-js commits and syncs on its own thread; the SnapshotWriter (database.ts) decides
+ * when, in rounds whose last commit moves lastZxid. Every txn up to lastZxid is in the store;
+ * nodes may be newer while "fuzzy" is set, as in ZooKeeper's fuzzy snapshots. Restart is "load
+ * the store, replay the txn log after lastZxid".
  *
  * Layout (three named databases of one environment; integers big-endian):
  *
@@ -17,7 +18,8 @@
  *             (OPEN_ACL_UNSAFE set implicitly) and the acl vector is empty.
  *   sessions: key   := the session id as a signed decimal string
  *             value := timeoutMs (msgpack number)
- *   meta:     "lastZxid" := the zxid the whole store reflects (msgpack number)
+ *   meta:     "lastZxid" := every txn up to this zxid is in the store (msgpack number)
+ *             "fuzzy"    := 1 when some nodes may be newer than lastZxid (absent: 0)
  *             "format"   := 1
  *
  * The name deliberately does not start with "snapshot.": Apache ZooKeeper treats every
@@ -388,6 +390,12 @@ export interface LoadedState {
   nodes: Iterable<RestoredNode>;
   sessions: Map<bigint, number>;
   lastZxid: number;
+  /**
+   * Whether some stored nodes may be newer than `lastZxid` (a commit round of the
+   * SnapshotWriter was under way, or ran while txns were applied): replay over such a store is
+   * ZooKeeper's replay over a fuzzy snapshot, and nodes stored without their parent are dropped.
+   */
+  fuzzy: boolean;
 }
 
 /**
@@ -564,6 +572,7 @@ export class LmdbStore {
     return {
       lastZxid,
       sessions,
+      fuzzy: this.h.meta.get('fuzzy') === 1,
       nodes: {
         [Symbol.iterator]() {
           // One object, refilled for every node: DataTree.restore copies each entry's fields
@@ -667,7 +676,13 @@ export class LmdbStore {
    * here, synchronously, so the transaction reflects the tree at this moment even though it
    * commits later. Resolves once the transaction is on disk.
    */
-  commit(tree: DataTree, dirty: Iterable<string>, sessionChanges: ReadonlyMap<bigint, number | null>, zxid: number): Promise<void> {
+  commit(
+    tree: DataTree,
+    dirty: Iterable<string>,
+    sessionChanges: ReadonlyMap<bigint, number | null>,
+    zxid: number | null,
+    fuzzy = false,
+  ): Promise<void> {
     // Asynchronous puts made in one event turn are committed as one transaction by lmdb-js's
     // writer thread (eventTurnBatching); the B-tree work never runs on the event loop. The
     // values are encoded here, synchronously, so they are the tree as it is at this moment,
@@ -721,7 +736,10 @@ export class LmdbStore {
         if (to === null) ops.push(sessions.remove(id.toString()));
         else ops.push(sessions.put(id.toString(), to));
       }
-      ops.push(meta.put('lastZxid', zxid));
+      // A commit that leaves lastZxid as it was is part of a round (SnapshotWriter): only the
+      // round's last commit moves it.
+      if (zxid !== null) ops.push(meta.put('lastZxid', zxid));
+      ops.push(meta.put('fuzzy', fuzzy ? 1 : 0));
       // Once the transaction has committed, lmdb-js reads none of the views any more. After a
       // failure (a full disk) the buffer is simply dropped: Promise.all rejects at the first
       // rejected put, without waiting for the others.

@@ -860,8 +860,9 @@ export class DataTree {
    * ACLs. `acl` null is the OPEN_ACL_UNSAFE marker (-1) of the ACL cache. Throws when a node's
    * parent is missing, as ZooKeeper does ("Invalid Datatree").
    */
-  restore(entries: Iterable<RestoredNode>, lastZxid: number): void {
+  restore(entries: Iterable<RestoredNode>, lastZxid: number, opts: { dropOrphans?: boolean } = {}): string[] {
     const s = this.store;
+    const dropped: string[] = [];
     for (const i of this.nodes.values()) this.aclCache.removeUsage(s.acl[i]!);
     this.nodes.clear();
     this.orphans.clear();
@@ -941,6 +942,7 @@ export class DataTree {
     this.aclCache.addUsage(usageIndex, usageCount);
     if (!this.nodes.has(ROOT_PATH)) throw new Error('Invalid Datatree: the snapshot has no root node');
     if (relink) {
+      if (opts.dropOrphans === true) this.dropOrphans(dropped);
       s.resetChildLinks();
       this.clearRestoreIndexes();
       for (const [p, i] of this.nodes) {
@@ -953,8 +955,32 @@ export class DataTree {
       }
     }
     // A path given twice is listed twice: setupQuotaFrom's work per path is idempotent.
-    this.setupQuotaFrom(quotaSubtree);
+    this.setupQuotaFrom(quotaSubtree.filter((p) => this.nodes.has(p)));
     this.lastProcessedZxid = lastZxid;
+    return dropped;
+  }
+
+  /**
+   * restore() of a fuzzy source (the snapshot store between two consistent points): removes
+   * every node whose parent is missing, and so on down, and lists their paths in `dropped`.
+   * That is exact, not a repair: a node stored without its parent is either gone by the end of
+   * the log, or its parent's creation and its own come later in the log, and replay makes them.
+   */
+  private dropOrphans(dropped: string[]): void {
+    const s = this.store;
+    // Parents may come after their children in the source (hashed long paths), so sweep until
+    // a pass drops nothing; each pass drops at least one level, so depth bounds the passes.
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [p, i] of this.nodes) {
+        if (p === ROOT_PATH || this.indexOf(parentOf(p)) !== NIL) continue;
+        this.nodes.delete(p);
+        this.aclCache.removeUsage(s.acl[i]!);
+        s.free(i);
+        dropped.push(p);
+        changed = true;
+      }
+    }
   }
 
   /** Empties what restore() rebuilds from the nodes (besides the nodes and their links). */
