@@ -68,6 +68,15 @@ const FILL_LOW_BYTES = 4 * 1024 * 1024;
 const FILL_STEP_BYTES = 8 * 1024 * 1024;
 const FILL_GAP_BYTES = 1024 * 1024;
 const FILL_MIN_BYTES = 1024 * 1024;
+/**
+ * Fills start at most this often: at most FILL_STEP_BYTES per interval (16 MiB/s). The zeros
+ * are a second write of every byte the log will write there, which pays off for small, frequent
+ * synced writes (single writes at 1×1: one allocation each) but not for the large batches of a
+ * loaded server (one allocation per batch); unthrottled, the fills' syncs showed in the p99 of
+ * 4 KB writes at 4×8 (set: 15.2 ms against 5.3 ms before). Beyond this rate the log writes into
+ * unfilled space, as it always did.
+ */
+const FILL_MIN_INTERVAL_MS = 500;
 /** Bounds on one batch, so a burst during a slow sync does not become one giant write. */
 const MAX_BATCH_TXNS = 10_000;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -96,8 +105,17 @@ export interface TxnLogOptions {
   forceSync: boolean;
   fsyncWarningThresholdMs: number;
   logger: Logger;
+  /** FILL_MIN_INTERVAL_MS unless given (tests fill after every write to make fills meet batches). */
+  fillMinIntervalMs?: number;
+  /** Writes the zeros; the shared fill thread unless given (tests control when fills finish). */
+  filler?: ZeroFiller;
   /** Random source for the roll point; injectable for tests. */
   random?: () => number;
+}
+
+/** Writes zeros over [from, to) of `file` and syncs them. */
+export interface ZeroFiller {
+  fill(file: string, from: number, to: number): Promise<void>;
 }
 
 interface Pending {
@@ -165,6 +183,8 @@ export class FileTxnLog implements LogStage {
   private rollRequested = false;
   private rollAfterTxns: number;
   private closed = false;
+  /** When the last zero fill started (see FILL_MIN_INTERVAL_MS). */
+  private lastFillAt = -Infinity;
   private idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
   /** Zxid of the last txn made durable. */
@@ -389,13 +409,16 @@ export class FileTxnLog implements LogStage {
    */
   private fillAhead(f: OpenFile): void {
     if (f.fill !== null || f.fillStopped || f.filledTo - f.position >= FILL_LOW_BYTES) return;
+    const now = performance.now();
+    if (now - this.lastFillAt < (this.opts.fillMinIntervalMs ?? FILL_MIN_INTERVAL_MS)) return;
+    this.lastFillAt = now;
     const from = Math.max(f.filledTo, alignUp(f.position + FILL_GAP_BYTES, 4096));
     const to = Math.min(f.allocatedBytes, from + FILL_STEP_BYTES);
     if (to - from < FILL_MIN_BYTES) return;
     const fill: Fill = {
       from,
       to,
-      done: logFiller().fill(path.join(this.opts.logDir, f.name), from, to).then(
+      done: (this.opts.filler ?? logFiller()).fill(path.join(this.opts.logDir, f.name), from, to).then(
         () => {
           f.filledTo = to;
           f.fill = null;
@@ -472,7 +495,7 @@ function alignUp(n: number, to: number): number {
  * every log of the process. It never keeps the process alive; should it fail, every fill in
  * flight and every later one fails, which only stops the filling.
  */
-class LogFiller {
+class LogFiller implements ZeroFiller {
   private worker: Worker | null = null;
   private broken: Error | null = null;
   private nextId = 1;

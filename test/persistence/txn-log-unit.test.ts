@@ -227,7 +227,8 @@ test('batch buffers taken in turns keep every record intact, across sizes that o
 test('forceSync: zeros are written ahead of the log (blocks exist before synced writes reach them), never over a record', async (t) => {
   const dir = await tmpDir(t);
   const preAlloc = 64 * 1024 * 1024;
-  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: preAlloc, snapCount: 1_000_000, forceSync: true, fsyncWarningThresholdMs: 100_000, logger: quiet });
+  // Fills after every write (not throttled), so that they keep meeting the batches.
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: preAlloc, snapCount: 1_000_000, forceSync: true, fsyncWarningThresholdMs: 100_000, logger: quiet, fillMinIntervalMs: 0 });
   const expected = new Map<number, string>();
   let z = 0;
   const append = (bytes: number): Promise<void> => {
@@ -261,6 +262,32 @@ test('forceSync: zeros are written ahead of the log (blocks exist before synced 
   assert.ok(buf.subarray(end).every((b) => b === 0), 'the tail past the records reads as zeros');
   // The preallocation itself is a hole; only written zeros give blocks beyond the records.
   assert.ok(st.blocks * 512 >= end + 1024 * 1024, `blocks for ${st.blocks * 512} bytes, records end at ${end}: nothing was filled ahead`);
+});
+
+test('a batch that reaches into a range being zero-filled waits for the fill', { timeout: 30_000 }, async (t) => {
+  const dir = await tmpDir(t);
+  const fills: { from: number; to: number; release: () => void }[] = [];
+  const filler = {
+    fill: (_file: string, from: number, to: number) => new Promise<void>((release) => fills.push({ from, to, release })),
+  };
+  const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: 64 * 1024 * 1024, snapCount: 1_000_000, forceSync: true, fsyncWarningThresholdMs: 1e9, logger: quiet, filler });
+  const append = (zxid: number, bytes: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => log.append(createTxn(zxid, `/g${zxid}`, 'g'.repeat(bytes)), resolve, reject));
+  // The first write starts a fill 1 MiB past where it ends; the fill is held.
+  await append(1, 1000);
+  assert.equal(fills.length, 1, 'a fill started after the first write');
+  const f = fills[0]!;
+  assert.ok(f.from >= 1024 * 1024 && f.to > f.from, `fill range ${f.from}..${f.to}`);
+  // A record that stays below the fill is written at once.
+  await append(2, 10_000);
+  // One that reaches into the fill's range must wait for it.
+  let done = false;
+  const big = append(3, 2 * 1024 * 1024).then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(done, false, 'the batch was written into a range while zeros were being written there');
+  f.release();
+  await big;
+  await log.close();
 });
 
 test('forceSync=no skips the sync but still writes; a slow sync is reported; every sync is timed', async (t) => {
