@@ -29,6 +29,7 @@
 //   --no-latest               with --tag: leave latest.{json,md} as they are
 //   --keep                    keep the temporary data directories
 //   --ours-root DIR           run the zookeeper-ts build in DIR/dist instead of this checkout's  [BENCH_OURS_ROOT]
+//   (env only) BENCH_OURS_NODE_ARGS='--trace-gc ...'  extra node options for our server in the load phase
 //                             (e.g. a frozen copy, so that rebuilds during a long run change nothing)
 
 import fs from 'node:fs';
@@ -244,7 +245,10 @@ async function ensureAlive(s: BenchServer): Promise<void> {
 
 async function loadPhase(o: Options, work: string): Promise<{ points: PointResult[]; mode: string }> {
   const ref = refServer({ refScript, dir: path.join(work, 'load-ref'), port: await freePort(), heap: o.refHeap });
-  const ours = oursServer({ repoRoot: o.oursRoot, dir: path.join(work, 'load-ours'), port: await freePort() });
+  // BENCH_OURS_NODE_ARGS: extra node options for our server in the load phase (e.g. --trace-gc,
+  // whose output lands in load-ours/out.log; keep it with --keep).
+  const nodeArgs = (process.env['BENCH_OURS_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const ours = oursServer({ repoRoot: o.oursRoot, dir: path.join(work, 'load-ours'), port: await freePort(), nodeArgs });
   const points: PointResult[] = [];
   try {
     log(`starting ref on ${ref.connectString} and ours on ${ours.connectString}`);
