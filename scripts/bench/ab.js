@@ -11,7 +11,8 @@
 //       it wrote to storage per reply (write_bytes of /proc/PID/io: txn log and LMDB store), both
 //       counted until the server has stopped writing after the point (deferred store writes
 //       included); before each point it waits until no build writes any more
-//       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)  THREADS=1 also
+//       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)  AB_NODE_ARGS='--cpu-prof
+//       --cpu-prof-dir=DIR' node options for the servers  THREADS=1 also
 //       prints the CPU per reply of each thread name (/proc/PID/task)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
@@ -187,7 +188,9 @@ async function main() {
   const points = (process.env.POINTS ?? 'set:128:1x1').split(',').map(parsePoint);
   const builds = [];
   try {
-    for (const spec of specs) builds.push(await startBuild(spec, []));
+    // AB_NODE_ARGS: node options for every build's server (e.g. --cpu-prof --cpu-prof-dir=DIR).
+    const nodeArgs = (process.env.AB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    for (const spec of specs) builds.push(await startBuild(spec, nodeArgs));
     // Warm-up, not recorded (JIT).
     for (const b of builds) await runZkBench(runSh, b.s.connectString, { op: 'create', valueBytes: 128, clients: 4, outstanding: 8 }, 2);
     const all = new Map();
