@@ -12,7 +12,8 @@
 //       counted until the server has stopped writing after the point (deferred store writes
 //       included); before each point it waits until no build writes any more
 //       env: POINTS=op:bytes:CxK,.. (default set:128:1x1)  SECS (5)  REPS (2)  AB_NODE_ARGS='--cpu-prof
-//       --cpu-prof-dir=DIR' node options for the servers  THREADS=1 also
+//       --cpu-prof-dir=DIR' node options for the servers  AB_QUIET_MS (500) disk quiet before a point
+//       THREADS=1 also
 //       prints the CPU per reply of each thread name (/proc/PID/task)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
@@ -199,7 +200,7 @@ async function main() {
         for (const b of r % 2 ? [...builds].reverse() : builds) {
           const pid = b.s.pid();
           // No build's background writes (ours: the snapshot store once quiet) in another's point.
-          await waitDiskQuiet(builds.map((x) => x.s.pid()));
+          await waitDiskQuiet(builds.map((x) => x.s.pid()), Number(process.env.AB_QUIET_MS ?? 500));
           const c0 = cpuTicks(pid);
           const d0 = diskWriteBytes(pid);
           const t0 = process.env.THREADS ? threadTicks(pid) : null;
