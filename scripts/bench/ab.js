@@ -31,7 +31,7 @@ const path = require('node:path');
 
 const repo = path.resolve(__dirname, '../..');
 const B = path.join(repo, 'dist/scripts/bench');
-const { oursServer, refServer, waitDiskQuiet, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
+const { oursServer, refServer, waitDiskQuiet, writtenBytes, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
 const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
 const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
 const sharedDir = process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared');
@@ -46,12 +46,6 @@ if ((mode !== 'load' && mode !== 'mem') || specs.length === 0) {
 }
 
 const mib = (b) => +(b / 2 ** 20).toFixed(1);
-
-/** Bytes the process caused to be written to the storage layer (page cache writeback included). */
-function diskWriteBytes(pid) {
-  const m = /^write_bytes: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
-  return m === null ? NaN : Number(m[1]);
-}
 
 /** utime + stime per thread name (comm; the main thread as "main"), in clock ticks, for THREADS=1. */
 function threadTicks(pid) {
@@ -202,7 +196,7 @@ async function main() {
           // No build's background writes (ours: the snapshot store once quiet) in another's point.
           await waitDiskQuiet(builds.map((x) => x.s.pid()), Number(process.env.AB_QUIET_MS ?? 500));
           const c0 = cpuTicks(pid);
-          const d0 = diskWriteBytes(pid);
+          const d0 = writtenBytes(pid);
           const t0 = process.env.THREADS ? threadTicks(pid) : null;
           const s0 = await sentCount(b.s.port);
           const x = await runZkBench(runSh, b.s.connectString, p, secs);
@@ -210,7 +204,7 @@ async function main() {
           // CPU and disk include what the point left to do in the background (our store's round).
           await waitDiskQuiet([pid]);
           const cpuUs = ((cpuTicks(pid) - c0) * 10_000) / replies;
-          const diskKb = (diskWriteBytes(pid) - d0) / 1024 / replies;
+          const diskKb = (writtenBytes(pid) - d0) / 1024 / replies;
           if (t0 !== null) {
             const per = [...threadTicks(pid)].map(([n, t]) => [n, ((t - (t0.get(n) ?? 0)) * 10_000) / replies]).filter(([, us]) => us >= 0.5);
             console.log(`  CPU µs/reply by thread: ${per.map(([n, us]) => `${n} ${us.toFixed(1)}`).join(', ')}`);

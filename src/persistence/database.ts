@@ -360,8 +360,6 @@ export class SnapshotWriter {
   private inFlight: Promise<void> | null = null;
   private failure: Error | null = null;
   durableZxid: number;
-  /** Commits made (for tests). */
-  commitCount = 0;
 
   constructor(
     private readonly store: LmdbStore,
@@ -482,7 +480,6 @@ export class SnapshotWriter {
     const last = end === r.paths.length;
     if (this.tree.lastProcessedZxid !== r.zxid) r.clean = false;
     this.lastCommitAt = performance.now();
-    this.commitCount++;
     this.inFlight = this.store.commit(this.tree, paths, last ? r.sessions : NO_SESSION_CHANGES, last ? r.zxid : null, !(last && r.clean)).then(
       () => {
         this.inFlight = null;
@@ -549,10 +546,8 @@ export class SnapshotWriter {
         await this.inFlight;
         continue;
       }
-      this.scheduled = false;
       if (this.round === null && !this.hasWork()) return;
-      if (this.holding) return; // held back for lack of space: the txn log has every change
-      this.advance();
+      if (!this.holding) this.advance();
       // Held back for lack of space: the txn log has every change, a restart replays them.
       if (this.inFlight === null) return;
     }

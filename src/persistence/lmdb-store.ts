@@ -464,6 +464,18 @@ function openHandles(file: string, readOnly: boolean): Handles {
   return { root, nodes, sessions, meta };
 }
 
+/**
+ * lmdb-js's `keyEncoder` hooks for the load handles (here and in store-load-worker.ts): keys are
+ * written as given and never decoded, since a node's value holds its path too.
+ */
+export const PATH_SKIPPING_KEY_ENCODER = {
+  writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey: (): null => null,
+};
+
 export class LmdbStore {
   private h: Handles;
   /** Set while the environment is being closed and opened again; writes wait for it. */
@@ -642,13 +654,7 @@ export class LmdbStore {
         },
         decode: (bytes: Uint8Array, size: number): RestoredNode => decodeNodeInto(bytes, 0, size, aclLists, out),
       },
-      keyEncoder: {
-        writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
-          target.set(key, start);
-          return start + key.length;
-        },
-        readKey: (): null => null,
-      },
+      keyEncoder: PATH_SKIPPING_KEY_ENCODER,
     } as never);
   }
 

@@ -18,7 +18,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { open } from 'lmdb';
 import type * as R from '../jute/records';
 import { nodeDigest } from '../tree/digest';
-import { decodeNodeInto, MAP_SIZE_BYTES, newRestoredNode, storedNodeDigest } from './lmdb-store';
+import { decodeNodeInto, MAP_SIZE_BYTES, newRestoredNode, PATH_SKIPPING_KEY_ENCODER, storedNodeDigest } from './lmdb-store';
 
 /**
  * Chunks start small, so the loader can start decoding soon after the worker starts, and double
@@ -110,13 +110,7 @@ try {
         return size;
       },
     },
-    keyEncoder: {
-      writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
-        target.set(key, start);
-        return start + key.length;
-      },
-      readKey: (): null => null,
-    },
+    keyEncoder: PATH_SKIPPING_KEY_ENCODER,
   } as never);
   // One synchronous run reads one snapshot: lastZxid and the nodes agree.
   const lastZxid = meta.get('lastZxid') ?? null;

@@ -9,7 +9,7 @@ import * as zlib from 'node:zlib';
 import { ADVANCED_SUMMARY_SETS, BASIC_SUMMARY_SETS } from '../../src/admin/metric-catalog';
 import { OpCode } from '../../src/protocol/constants';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/acl';
-import { DataTree, topNamespace, type RestoredNode } from '../../src/tree/data-tree';
+import { DataTree, persistedStatOf, topNamespace, type RestoredNode } from '../../src/tree/data-tree';
 import { AdHash, DIGEST_LOG_INTERVAL, DIGEST_LOG_LIMIT } from '../../src/tree/digest';
 import { javaConcurrentHashMapOrder } from '../../src/tree/java-hash-order';
 import type { Txn, TxnBody } from '../../src/tree/txn';
@@ -142,15 +142,7 @@ test('digest: the incremental digest equals the from-scratch one and DigestCalcu
     path,
     data: n.data,
     acl: t.aclOf(n),
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion,
-    aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
-    pzxid: n.pzxid,
+    ...persistedStatOf(n),
   }));
   const restored = new DataTree();
   restored.restore(nodes, zxid);

@@ -3,7 +3,7 @@
 // that shows through the tree's behaviour.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataTree, type RestoredNode } from '../../src/tree/data-tree';
+import { DataTree, persistedStatOf, type RestoredNode } from '../../src/tree/data-tree';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/acl';
 import { allocValue } from '../../src/jute/codec';
 import { javaHashSetOrder } from '../../src/tree/java-hash-order';
@@ -22,15 +22,7 @@ function restoredNodes(t: DataTree): RestoredNode[] {
     path,
     data: n.data,
     acl: t.aclOf(n),
-    czxid: n.czxid,
-    mzxid: n.mzxid,
-    ctime: n.ctime,
-    mtime: n.mtime,
-    version: n.version,
-    cversion: n.cversion,
-    aversion: n.aversion,
-    ephemeralOwner: n.ephemeralOwner,
-    pzxid: n.pzxid,
+    ...persistedStatOf(n),
   }));
 }
 
