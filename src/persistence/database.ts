@@ -275,13 +275,18 @@ function applyReplayed(tree: DataTree, sessions: Map<bigint, number>, txn: Txn):
  * "fuzzy" flag says when that may be the case; a round whose commits all ran with no txn applied
  * in between leaves the store consistent and clears it. Commits are bounded, so a large backlog
  * never becomes one giant commit (a 1 s commit interval made commits of ~46 MB at 16×32 4 KB
- * creates, and p99 of 414 ms) nor one giant buffer.
+ * creates, and p99 of 414 ms) nor one giant buffer. While txns are being applied, commits are
+ * smaller still (STORE_BUSY_CHUNK_*): a commit's values are encoded and handed to lmdb-js on the
+ * event loop, about 2.2 µs per node, so a 4 MiB commit of 4 KiB values held every client's
+ * requests for 20-70 ms (measured); 1 MiB holds them for a few.
  */
 const STORE_IDLE_MS = 200;
 const STORE_LAG_MAX_MS = 30_000;
 const STORE_TRICKLE_MS = 100;
 const STORE_CHUNK_BYTES = 4 * 1024 * 1024;
 const STORE_CHUNK_NODES = 20_000;
+const STORE_BUSY_CHUNK_BYTES = 1024 * 1024;
+const STORE_BUSY_CHUNK_NODES = 2_500;
 
 /**
  * What the store needs to know to leave disk space to the txn log. On a full disk both want the
@@ -460,13 +465,15 @@ export class SnapshotWriter {
       this.wake(Math.min(this.lastCommitAt + STORE_TRICKLE_MS - now, STORE_IDLE_MS - quietMs));
       return;
     }
-    this.commitNext(this.round);
+    this.commitNext(this.round, quietMs >= STORE_IDLE_MS);
   }
 
-  private commitNext(r: Round): void {
+  private commitNext(r: Round, quiet: boolean): void {
+    const maxNodes = quiet ? STORE_CHUNK_NODES : STORE_BUSY_CHUNK_NODES;
+    const maxBytes = quiet ? STORE_CHUNK_BYTES : STORE_BUSY_CHUNK_BYTES;
     let end = r.next;
     let bytes = 0;
-    while (end < r.paths.length && end - r.next < STORE_CHUNK_NODES && bytes < STORE_CHUNK_BYTES) {
+    while (end < r.paths.length && end - r.next < maxNodes && bytes < maxBytes) {
       const p = r.paths[end]!;
       bytes += p.length + (this.tree.getNode(p)?.data?.length ?? 0) + STORE_NODE_OVERHEAD_BYTES;
       end++;

@@ -372,3 +372,51 @@ test('recovery removes a newest log that holds nothing good, so the next file ca
   assert.deepEqual(listLogFiles(dir).map((f) => f.name), ['log.1', 'log.4']);
   assert.ok(tree.getNode('/n3') !== undefined);
 });
+
+test('forceSync: direct writes (O_DIRECT) leave the same file as writes through the page cache, also after falling back', { timeout: 60_000 }, async (t) => {
+  // Three logs get the same appends in the same waves: direct, through the page cache, and
+  // direct from memory the kernel refuses (unaligned), which must fall back to the page cache
+  // for good without losing or repeating a byte.
+  const preAlloc = 1024 * 1024;
+  const variants = [
+    { name: 'direct', directIo: true },
+    { name: 'buffered', directIo: false },
+    { name: 'refused', directIo: true, alignedBuffer: (n: number) => Buffer.alloc(n + 1).subarray(1) },
+  ];
+  const logs: { name: string; dir: string; log: FileTxnLog }[] = [];
+  for (const v of variants) {
+    const dir = await tmpDir(t);
+    const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: preAlloc, snapCount: 1_000_000, forceSync: true, fsyncWarningThresholdMs: 1e9, logger: quiet, directIo: v.directIo, alignedBuffer: v.alignedBuffer });
+    logs.push({ name: v.name, dir, log });
+  }
+  let z = 0;
+  // Sizes that end records at every kind of offset within a 4 KiB block, some larger than a
+  // block, some spanning the 1 MiB preallocation step.
+  const waves = [[1], [5, 4000, 17], [4096, 4095, 4097], [1, 1, 1, 1, 1, 1, 1], [300_000, 700_000, 90_001], [8191, 3], [2_000_000], [12]];
+  for (const wave of waves) {
+    const sizes = wave.map((bytes) => ({ zxid: ++z, bytes }));
+    await Promise.all(
+      logs.map(({ log }) =>
+        Promise.all(sizes.map(({ zxid, bytes }) => new Promise<void>((resolve, reject) => log.append(createTxn(zxid, `/d${zxid}`, String.fromCharCode(97 + (zxid % 26)).repeat(bytes)), resolve, reject)))),
+      ),
+    );
+  }
+  if (process.platform === 'linux') {
+    assert.equal(logs[0]!.log.writingDirect, true, `the log in ${logs[0]!.dir} did not write direct (does this filesystem refuse O_DIRECT?)`);
+  }
+  assert.equal(logs[2]!.log.writingDirect, false, 'writes from unaligned memory fell back to the page cache');
+  for (const { log } of logs) await log.close();
+  const files = logs.map(({ dir }) => {
+    const [file] = listLogFiles(dir);
+    assert.ok(file !== undefined);
+    return fs.readFileSync(path.join(dir, file.name));
+  });
+  let records = 0;
+  const scan = scanLog(files[1]!, 0, () => records++);
+  assert.equal(scan.damage, null);
+  assert.equal(records, z, 'every record is in the log written through the page cache');
+  for (let i = 0; i < files.length; i++) {
+    assert.equal(files[i]!.length, files[1]!.length, `${logs[i]!.name}: file size as ZooKeeper's padding gives it`);
+    assert.ok(files[i]!.equals(files[1]!), `${logs[i]!.name}: the same bytes as through the page cache`);
+  }
+});
