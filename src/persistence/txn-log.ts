@@ -118,8 +118,12 @@ const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
 const SYNCED_WRITE_FLAGS = O_DSYNC === undefined ? 'wx' : fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_DSYNC;
 /** Linux's O_DIRECT (see the header); undefined where the platform has none. */
 const O_DIRECT: number | undefined = fs.constants.O_DIRECT;
-/** A direct-write buffer at most this large is kept for later batches; a larger one is not. */
-const MAX_KEPT_DIRECT_BYTES = 4 * 1024 * 1024;
+/**
+ * A direct-write buffer at most this large (any batch of at most MAX_BATCH_BYTES) is kept for
+ * later batches; a larger one (a single txn beyond that) is not. Each WebAssembly memory reserves
+ * address space well beyond its size, so allocating one per batch is not an option.
+ */
+const MAX_KEPT_DIRECT_BYTES = MAX_BATCH_BYTES + 2 * DIRECT_ALIGN_BYTES;
 
 export interface TxnLogOptions {
   /** The directory holding log.* files (<dataLogDir>/version-2). */
@@ -486,7 +490,13 @@ export class FileTxnLog implements LogStage {
     const total = alignUp(head + buf.length, DIRECT_ALIGN_BYTES);
     let out = this.directOut;
     if (out === null || out.length < total) {
-      out = (this.opts.alignedBuffer ?? pageAlignedBuffer)(Math.max(total, APPEND_BUFFER_BYTES));
+      const bytes = Math.max(total, APPEND_BUFFER_BYTES);
+      try {
+        out = (this.opts.alignedBuffer ?? pageAlignedBuffer)(bytes);
+      } catch (e) {
+        // No aligned memory to be had: as good as a refusal of O_DIRECT (writeAt falls back).
+        throw Object.assign(new Error(`no page-aligned buffer of ${bytes} bytes: ${(e as Error).message}`), { code: 'EINVAL' });
+      }
       if (out.length <= MAX_KEPT_DIRECT_BYTES) this.directOut = out;
     }
     f.tail.copy(out, 0, 0, head);

@@ -374,14 +374,21 @@ test('recovery removes a newest log that holds nothing good, so the next file ca
 });
 
 test('forceSync: direct writes (O_DIRECT) leave the same file as writes through the page cache, also after falling back', { timeout: 60_000 }, async (t) => {
-  // Three logs get the same appends in the same waves: direct, through the page cache, and
-  // direct from memory the kernel refuses (unaligned), which must fall back to the page cache
-  // for good without losing or repeating a byte.
+  // Four logs get the same appends in the same waves: direct, through the page cache, direct
+  // from memory the kernel refuses (unaligned), and direct without any aligned memory to be had;
+  // the last two must fall back to the page cache for good without losing or repeating a byte.
   const preAlloc = 1024 * 1024;
   const variants = [
     { name: 'direct', directIo: true },
     { name: 'buffered', directIo: false },
     { name: 'refused', directIo: true, alignedBuffer: (n: number) => Buffer.alloc(n + 1).subarray(1) },
+    {
+      name: 'no memory',
+      directIo: true,
+      alignedBuffer: (): Buffer => {
+        throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+      },
+    },
   ];
   const logs: { name: string; dir: string; log: FileTxnLog }[] = [];
   for (const v of variants) {
@@ -405,6 +412,7 @@ test('forceSync: direct writes (O_DIRECT) leave the same file as writes through 
     assert.equal(logs[0]!.log.writingDirect, true, `the log in ${logs[0]!.dir} did not write direct (does this filesystem refuse O_DIRECT?)`);
   }
   assert.equal(logs[2]!.log.writingDirect, false, 'writes from unaligned memory fell back to the page cache');
+  assert.equal(logs[3]!.log.writingDirect, false, 'without aligned memory, writes fell back to the page cache');
   for (const { log } of logs) await log.close();
   const files = logs.map(({ dir }) => {
     const [file] = listLogFiles(dir);
