@@ -287,6 +287,8 @@ const STORE_CHUNK_BYTES = 4 * 1024 * 1024;
 const STORE_CHUNK_NODES = 20_000;
 const STORE_BUSY_CHUNK_BYTES = 1024 * 1024;
 const STORE_BUSY_CHUNK_NODES = 2_500;
+const STORE_BUSY_SLICE_NODES = 250;
+const STORE_SLICED_LAG_FACTOR = 1.5;
 
 /**
  * What the store needs to know to leave disk space to the txn log. On a full disk both want the
@@ -487,7 +489,12 @@ export class SnapshotWriter {
     const last = end === r.paths.length;
     if (this.tree.lastProcessedZxid !== r.zxid) r.clean = false;
     this.lastCommitAt = performance.now();
-    this.inFlight = this.store.commit(this.tree, paths, last ? r.sessions : NO_SESSION_CHANGES, last ? r.zxid : null, !(last && r.clean)).then(
+    // While txns are applied, the commit is encoded and handed over in slices (one per turn),
+    // so it holds the event loop for well under a millisecond at a time; the store is fuzzy
+    // then unless nothing was applied until its last slice.
+    const fuzzy = (): boolean => !(last && r.clean && this.tree.lastProcessedZxid === r.zxid);
+    const sliced = !quiet && this.tree.lastProcessedZxid - this.durableZxid < STORE_SLICED_LAG_FACTOR * this.lagTxns;
+    this.inFlight = this.store.commit(this.tree, paths, last ? r.sessions : NO_SESSION_CHANGES, last ? r.zxid : null, fuzzy, sliced ? STORE_BUSY_SLICE_NODES : Infinity).then(
       () => {
         this.inFlight = null;
         r.next = end;

@@ -678,28 +678,34 @@ export class LmdbStore {
 
   /**
    * Writes the nodes at `dirty` as they are now in `tree` (absent ones are deleted), the
-   * session changes (null = closed) and `zxid`, as one transaction. The values are encoded
-   * here, synchronously, so the transaction reflects the tree at this moment even though it
-   * commits later. Resolves once the transaction is on disk.
+   * session changes (null = closed) and `zxid`. Resolves once everything is on disk.
+   *
+   * Without `sliceNodes` it is one transaction, and the values are encoded here, synchronously,
+   * so it reflects the tree at this moment even though it commits later. With `sliceNodes`,
+   * the nodes are encoded and handed to lmdb-js that many per event-loop turn (the session
+   * changes, `zxid` and the fuzzy flag with the last slice), so that a commit never holds the
+   * event loop for long: each node is written as it is when its slice runs, and the slices may
+   * land in several transactions, in order. That is only for a store that is fuzzy anyway
+   * (SnapshotWriter's rounds; see database.ts), and `fuzzy` is then asked at the last slice.
    */
   commit(
     tree: DataTree,
     dirty: Iterable<string>,
     sessionChanges: ReadonlyMap<bigint, number | null>,
     zxid: number | null,
-    fuzzy = false,
+    fuzzy: boolean | (() => boolean) = false,
+    sliceNodes = Infinity,
   ): Promise<void> {
     // Asynchronous puts made in one event turn are committed as one transaction by lmdb-js's
-    // writer thread (eventTurnBatching); the B-tree work never runs on the event loop. The
-    // values are encoded here, synchronously, so they are the tree as it is at this moment,
-    // even when a reopen of the environment makes the puts wait.
+    // writer thread (eventTurnBatching); the B-tree work never runs on the event loop.
     //
-    // All values of the transaction are encoded back to back into one buffer, and each put gets
-    // a view of it: lmdb-js does not copy a value at put(), it keeps the view (and so the buffer)
-    // until its writer thread has copied the bytes into the B-tree. The buffer is reused by the
-    // next commit (see commitBuffer), so a steady load allocates nothing here; a buffer per node
-    // made each value of 4 KiB or more an ArrayBuffer of its own (Node pools only smaller ones),
-    // external memory that drove full GCs under 4 KiB writes.
+    // All values of a commit are encoded back to back into one buffer, and each put gets a
+    // view of it: lmdb-js does not copy a value at put(), it keeps the view (and so the buffer)
+    // until its writer thread has copied the bytes into the B-tree. A view stays valid when the
+    // writer grows, since growing copies to a new buffer and leaves the old one as it was. The
+    // buffer is reused by the next commit (see commitBuffer), so a steady load allocates
+    // nothing here; a buffer per node made each value of 4 KiB or more an ArrayBuffer of its
+    // own (Node pools only smaller ones), external memory that drove full GCs under 4 KiB writes.
     //
     // Taken, not shared: a second commit while this one is in flight gets a buffer of its own.
     let w = this.commitBuffer;
@@ -707,37 +713,47 @@ export class LmdbStore {
     if (w === null) w = new JuteWriter(COMMIT_BUFFER_MIN_BYTES);
     else w.reset();
     const buffer = w;
-    const keys: string[] = [];
-    /** Where each value ends in the buffer; REMOVED for a node that is gone. */
-    const ends: number[] = [];
-    for (const p of dirty) {
-      const n = tree.getNode(p);
-      keys.push(nodeKey(p));
-      if (n === undefined) {
-        ends.push(REMOVED);
-        continue;
-      }
-      const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
-      encodeNodeInto(w, p, n, openMarker, openMarker ? NO_ACLS : tree.aclOf(n));
-      ends.push(w.offset);
-    }
-    // Views are taken only now: the writer may have moved its bytes while it grew.
-    const values = w.finish();
+    const paths = Array.isArray(dirty) ? (dirty as readonly string[]) : [...dirty];
+    assert(sliceNodes >= 1, 'sliceNodes must be at least 1');
     // Every put's promise is kept: a failed commit (a full disk) rejects them all, and each
     // rejection must be handled, here by Promise.all, or Node exits on an unhandled one.
-    const write = (): Promise<void> => {
-      const { root, nodes, sessions, meta } = this.h;
-      const ops: Promise<unknown>[] = [];
-      let start = 0;
+    const ops: Promise<unknown>[] = [];
+    /** Encodes and puts paths[from, to) with the handles open now; true once the last is put. */
+    const putSlice = (from: number, to: number): void => {
+      const { nodes } = this.h;
+      const keys: string[] = [];
+      const ends: number[] = [];
+      const start = w.offset;
+      for (let i = from; i < to; i++) {
+        const p = paths[i]!;
+        const n = tree.getNode(p);
+        keys.push(nodeKey(p));
+        if (n === undefined) {
+          ends.push(REMOVED);
+          continue;
+        }
+        const openMarker = n.acl === OPEN_UNSAFE_ACL_ID;
+        encodeNodeInto(w, p, n, openMarker, openMarker ? NO_ACLS : tree.aclOf(n));
+        ends.push(w.offset);
+      }
+      // Views are taken only now: the writer may have moved its bytes while it grew.
+      const first = ops.length;
+      let at = start;
       for (let i = 0; i < keys.length; i++) {
         const end = ends[i]!;
         if (end === REMOVED) {
           ops.push(nodes.remove(keys[i]!));
           continue;
         }
-        ops.push(nodes.put(keys[i]!, values.subarray(start, end)));
-        start = end;
+        ops.push(nodes.put(keys[i]!, w.view(at, end)));
+        at = end;
       }
+      // A slice's failure is reported by the Promise.all over every op at the end; until then
+      // its rejections count as handled, or Node would exit on them.
+      if (sliceNodes < paths.length) Promise.all(ops.slice(first)).catch(() => undefined);
+    };
+    const putEnd = (): void => {
+      const { sessions, meta } = this.h;
       for (const [id, to] of sessionChanges) {
         if (to === null) ops.push(sessions.remove(id.toString()));
         else ops.push(sessions.put(id.toString(), to));
@@ -745,12 +761,14 @@ export class LmdbStore {
       // A commit that leaves lastZxid as it was is part of a round (SnapshotWriter): only the
       // round's last commit moves it.
       if (zxid !== null) ops.push(meta.put('lastZxid', zxid));
-      ops.push(meta.put('fuzzy', fuzzy ? 1 : 0));
-      // Once the transaction has committed, lmdb-js reads none of the views any more. After a
-      // failure (a full disk) the buffer is simply dropped: Promise.all rejects at the first
-      // rejected put, without waiting for the others.
-      return Promise.all(ops)
-        .then(() => root.flushed)
+      ops.push(meta.put('fuzzy', (typeof fuzzy === 'function' ? fuzzy() : fuzzy) ? 1 : 0));
+    };
+    /** Once the transaction(s) committed, lmdb-js reads none of the views any more. */
+    const settle = (): Promise<void> =>
+      // After a failure (a full disk) the buffer is simply dropped: Promise.all rejects at the
+      // first rejected put, without waiting for the others.
+      Promise.all(ops)
+        .then(() => this.h.root.flushed)
         .then(
           () => {
             if (buffer.capacity() <= COMMIT_BUFFER_KEEP_MAX_BYTES) this.commitBuffer = buffer;
@@ -765,12 +783,61 @@ export class LmdbStore {
             throw e;
           },
         );
-    };
+    if (paths.length <= sliceNodes) {
+      // One transaction, encoded now (or, while the environment reopens, when it is open).
+      const write = (): Promise<void> => {
+        putSlice(0, paths.length);
+        putEnd();
+        return settle();
+      };
+      if (this.reopening === null && this.reopenError === null) {
+        this.cancelIdleReopen();
+        return write();
+      }
+      return this.whenOpen(write);
+    }
+    // In slices, one per turn. No reopen starts meanwhile: the idle reopen is cancelled here
+    // and re-armed only by afterWrite, once this commit has settled. A commit that moves
+    // lastZxid puts it (with the session changes and the fuzzy flag) only once every node of
+    // the commit is on disk: the slices may commit as separate transactions, and a lastZxid that
+    // landed after a failed slice (a full disk) would claim nodes the store does not have.
+    const sliced = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        let next = 0;
+        // Bounded: each turn puts up to sliceNodes paths, so this runs ceil(n / sliceNodes) times.
+        const step = (): void => {
+          const to = Math.min(paths.length, next + sliceNodes);
+          try {
+            putSlice(next, to);
+          } catch (e) {
+            reject(e as Error);
+            return;
+          }
+          next = to;
+          if (next < paths.length) {
+            setImmediate(step);
+            return;
+          }
+          // Only a commit that moves lastZxid needs its nodes on disk first.
+          const nodesDone = zxid === null ? Promise.resolve([]) : Promise.all(ops);
+          nodesDone
+            .then(() => {
+              putEnd();
+              return settle();
+            })
+            .then(resolve, (e: unknown) => {
+              const cause = (e as { commitError?: unknown } | null)?.commitError;
+              if (cause instanceof Promise) cause.catch(() => undefined);
+              reject(e as Error);
+            });
+        };
+        step();
+      });
     if (this.reopening === null && this.reopenError === null) {
       this.cancelIdleReopen();
-      return write();
+      return sliced();
     }
-    return this.whenOpen(write);
+    return this.whenOpen(sliced);
   }
 
   async close(): Promise<void> {

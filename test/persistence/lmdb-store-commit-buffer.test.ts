@@ -98,3 +98,54 @@ test('commits reusing their value buffer, and overlapping commits, store exactly
   assert.equal(stored.get('/a')!.data, filled(4097, 14).toString('hex'));
   assert.equal(stored.has('/b'), false);
 });
+
+test('a commit in slices encodes one slice per event-loop turn, writes each node as it is when its slice runs, and moves lastZxid last', async (t) => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'zkts-lmdb-'));
+  t.after(() => fsp.rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'store.lmdb');
+  const store = LmdbStore.open(file);
+  const tree = new DataTree();
+  await store.writeFull(tree, new Map(), 0);
+  tree.dirty = new Set();
+  const N = 1000;
+  const SLICE = 100;
+  for (let i = 1; i <= N; i++) tree.processTxn(create(i, `/n${i}`, filled(i % 7 === 0 ? 4096 : 100, i)));
+  const paths = [...tree.dirty];
+  assert.ok(paths.length > N, 'the new nodes and what else they changed');
+
+  // Count how many nodes the commit has read from the tree, turn by turn.
+  let reads = 0;
+  const getNode = tree.getNode.bind(tree);
+  tree.getNode = (p: string) => {
+    reads++;
+    return getNode(p);
+  };
+  let fuzzyAskedAt = -1;
+  const done = store.commit(tree, paths, new Map([[CLIENT, 30_000]]), N, () => {
+    fuzzyAskedAt = reads;
+    return tree.lastProcessedZxid !== N;
+  }, SLICE);
+  assert.equal(reads, SLICE, 'the first slice is encoded at once, the rest in later turns');
+  // Between slices the tree moves on: the last node changes before its slice runs.
+  tree.processTxn(setData(N + 1, `/n${N}`, filled(50, 99), 0));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(reads, 2 * SLICE, 'one slice per turn');
+  assert.equal(store.lastZxid(), 0, 'lastZxid has not moved while slices remain');
+  await done;
+  assert.equal(fuzzyAskedAt, N + 1, 'the fuzzy flag was decided after the last slice');
+  assert.equal(store.lastZxid(), N);
+  await store.close();
+
+  const reopened = LmdbStore.open(file);
+  const state = reopened.load()!;
+  const stored = new Map<string, Buffer | null>();
+  for (const n of state.nodes) stored.set(n.path, n.data === null ? null : Buffer.from(n.data));
+  assert.equal(state.lastZxid, N);
+  assert.equal(state.fuzzy, true, 'a txn was applied during the commit');
+  assert.deepEqual([...state.sessions], [[CLIENT, 30_000]]);
+  await reopened.close();
+  assert.equal(stored.size, [...tree.allNodes()].length);
+  assert.deepEqual(stored.get(`/n${N}`), filled(50, 99), 'the node as it was when its slice ran');
+  assert.deepEqual(stored.get('/n7'), filled(4096, 7));
+  assert.deepEqual(stored.get('/n1'), filled(100, 1));
+});
