@@ -12,6 +12,7 @@ import { createLogger } from '../server/logger';
 import { openDatabase, StorageError } from '../persistence/database';
 import { LMDB_FILE_NAME } from '../persistence/lmdb-store';
 import { startIdleGc } from '../server/idle-gc';
+import { setHeapGrowth } from '../server/heap-growth';
 import { StandaloneServer, systemClock } from '../server/standalone';
 import { registerPersistenceCommands } from './persistence-commands';
 import { VERSION_STRING } from '../server/version';
@@ -64,6 +65,8 @@ async function startForeground(cfgPath: string, opts: { pidFile?: string }): Pro
   if (config.secureClientPort !== 0) {
     logger.warn({ secureClientPort: config.secureClientPort }, 'secureClientPort is set but TLS is not supported yet: only clientPort is served');
   }
+  // Before the data is loaded, so that the heap it fills is sized the same way.
+  setHeapGrowth();
   let db;
   try {
     db = await openDatabase(config, logger);
