@@ -6,7 +6,7 @@
  * allocates, and for this server under write load it picks about the smallest it has (1.1–1.3, logged
  * by --trace-gc-verbose as "[HeapController] factor 1.1"). The next full collection then starts
  * after a few tens of MiB: set 4 KB at 4 clients × 8 in flight, after 400,000 znodes of 128 B,
- * ran 13–44 full collections in 5 s, each marking the whole heap (100–200 ms of a helper
+ * ran 9–44 full collections in 5 s, each marking the whole heap (50–200 ms of a helper
  * thread's CPU on this 2-core machine, where the load generator wants the other core) and
  * pausing the event loop for 2–27 ms: they made the tail of the 4 KB writes' latency.
  * With growth factor 3 (`--heap-growing-percent=200`), `ab.js` (2 repetitions each, fresh
