@@ -15,7 +15,7 @@
  * into one buffer and leave in one write (large values as chunks of their own, in one writev).
  */
 import type { Socket } from 'node:net';
-import { JuteError, JuteReader, JuteWriter } from '../jute/codec';
+import { holdSpliced, JuteError, JuteReader, JuteWriter, releaseSpliced } from '../jute/codec';
 import * as R from '../jute/records';
 import { Xid } from '../protocol/constants';
 import type { IdValue } from '../jute/records';
@@ -244,11 +244,20 @@ export class TcpConnection implements ClientConnection {
     if (this.closed) return;
     this.outBytesHint = Math.min(MAX_OUT_BYTES_HINT, Math.max(256, w.offset));
     const chunks = w.chunks();
+    // Spliced values stay held until the socket has taken them: the buffer of a value that
+    // leaves the tree meanwhile must not be reused for another (codec.ts, recycleValue). The
+    // last write's callback runs once every chunk before it is written too, or dropped.
+    const spliced = w.splicedBuffers();
+    let done: (() => void) | undefined;
+    if (spliced.length > 0) {
+      holdSpliced(spliced);
+      done = () => releaseSpliced(spliced);
+    }
     if (chunks.length === 1) {
-      this.socket.write(chunks[0]!);
+      this.socket.write(chunks[0]!, done);
     } else {
       this.socket.cork();
-      for (const c of chunks) this.socket.write(c);
+      for (let i = 0; i < chunks.length; i++) this.socket.write(chunks[i]!, i === chunks.length - 1 ? done : undefined);
       this.socket.uncork();
     }
     if (!this.paused && this.socket.writableLength > MAX_PENDING_WRITE_BYTES) {

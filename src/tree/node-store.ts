@@ -22,6 +22,8 @@
  * DataTree does.
  */
 
+import { recycleValue } from '../jute/codec';
+
 /** No node: an absent child link, or a failed lookup. */
 export const NIL = -1;
 
@@ -246,6 +248,9 @@ export class NodeStore {
       this.lastArrayBuffer = null;
       this.lastSlabId = NIL;
     }
+    // A value of its own ArrayBuffer that no node holds any more goes back to the decoder's pool
+    // (codec.ts explains why); recycleValue takes only those.
+    recycleValue(whole);
   }
 
   // ---- children -----------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+// The pool of value buffers that left the tree (src/jute/codec.ts, recycleValue): a buffer comes
+// back from allocValue only after the turn that gave it back, and never while a reply holds it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allocValue, holdSpliced, recycleValue, releaseSpliced, valuePoolStats } from '../../src/jute/codec';
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('a given-back value buffer is handed out again from the next turn on, for the same length only', async () => {
+  const a = allocValue(5000);
+  recycleValue(a);
+  assert.notEqual(allocValue(5000).buffer, a.buffer, 'not in the turn that gave it back');
+  await turn();
+  assert.notEqual(allocValue(5001).buffer, a.buffer, 'not for another length');
+  assert.equal(allocValue(5000).buffer, a.buffer);
+  assert.notEqual(allocValue(5000).buffer, a.buffer, 'once only');
+});
+
+test('buffers that are not a value of their own are not taken', async () => {
+  const before = valuePoolStats().recycledBytes;
+  recycleValue(allocValue(100)); // cut from a shared slab
+  recycleValue(Buffer.alloc(8192).subarray(0, 4096)); // a view into a larger buffer
+  await turn();
+  assert.equal(valuePoolStats().recycledBytes, before);
+});
+
+test('a buffer a reply still holds is left to the garbage collector', async () => {
+  const held = allocValue(6000);
+  holdSpliced([held]);
+  recycleValue(held);
+  await turn();
+  assert.notEqual(allocValue(6000).buffer, held.buffer);
+  releaseSpliced([held]);
+  assert.equal(valuePoolStats().splicedInFlight, 0);
+  // Held twice, released once: still held.
+  const twice = allocValue(7000);
+  holdSpliced([twice]);
+  holdSpliced([twice]);
+  releaseSpliced([twice]);
+  recycleValue(twice);
+  await turn();
+  assert.notEqual(allocValue(7000).buffer, twice.buffer);
+  releaseSpliced([twice]);
+  assert.equal(valuePoolStats().splicedInFlight, 0);
+});
