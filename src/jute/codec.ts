@@ -73,8 +73,9 @@ let recycleScheduled = false;
 const splicedInFlight = new Map<ArrayBufferLike, number>();
 
 /**
- * Gives the buffer of a value no node holds any more back to allocValue. Only a buffer that is
- * an ArrayBuffer of its own (as allocValue makes them from 2 KiB up) is taken.
+ * Gives the buffer of a value no node holds any more back to allocValue. The caller passes only
+ * a value that was an ArrayBuffer of its own (as allocValue makes them from 2 KiB up), never a
+ * slab of small values; a buffer that is not a whole ArrayBuffer is ignored.
  */
 export function recycleValue(buf: Buffer): void {
   const len = buf.length;

@@ -414,6 +414,16 @@ function installCommitRejectionFilter(): void {
   });
 }
 
+/**
+ * lmdb-js also rejects `commitError` with the system error of a failed commit; it is handled
+ * here so that no caller can leave it unhandled (Node would exit). Callers that want the cause
+ * attach their own handler too.
+ */
+function handleCommitError(e: unknown): void {
+  const cause = (e as { commitError?: unknown } | null)?.commitError;
+  if (cause instanceof Promise) cause.catch(() => undefined);
+}
+
 /** The buffer a commit encodes its values into starts this large (it grows as needed). */
 const COMMIT_BUFFER_MIN_BYTES = 64 * 1024;
 /** commit(): the end recorded for a node that is gone (its key is removed). */
@@ -718,7 +728,7 @@ export class LmdbStore {
     // Every put's promise is kept: a failed commit (a full disk) rejects them all, and each
     // rejection must be handled, here by Promise.all, or Node exits on an unhandled one.
     const ops: Promise<unknown>[] = [];
-    /** Encodes and puts paths[from, to) with the handles open now; true once the last is put. */
+    /** Encodes and puts paths[from, to) with the handles open now. */
     const putSlice = (from: number, to: number): void => {
       const { nodes } = this.h;
       const keys: string[] = [];
@@ -775,11 +785,7 @@ export class LmdbStore {
             this.afterWrite();
           },
           (e: unknown) => {
-            // lmdb-js also rejects `commitError` with the system error of a failed commit; it is
-            // handled here so that no caller can leave it unhandled (Node would exit). Callers
-            // that want the cause attach their own handler too.
-            const cause = (e as { commitError?: unknown } | null)?.commitError;
-            if (cause instanceof Promise) cause.catch(() => undefined);
+            handleCommitError(e);
             throw e;
           },
         );
@@ -826,8 +832,7 @@ export class LmdbStore {
               return settle();
             })
             .then(resolve, (e: unknown) => {
-              const cause = (e as { commitError?: unknown } | null)?.commitError;
-              if (cause instanceof Promise) cause.catch(() => undefined);
+              handleCommitError(e);
               reject(e as Error);
             });
         };

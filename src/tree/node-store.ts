@@ -236,6 +236,7 @@ export class NodeStore {
 
   private releaseValue(i: number): void {
     const id = this.valueSlab[i]!;
+    const ownBuffer = this.valueLocation[i] === LOC_WHOLE;
     this.valueSlab[i] = NIL;
     this.valueLocation[i] = LOC_NULL;
     if (id === NIL) return;
@@ -248,9 +249,10 @@ export class NodeStore {
       this.lastArrayBuffer = null;
       this.lastSlabId = NIL;
     }
-    // A value of its own ArrayBuffer that no node holds any more goes back to the decoder's pool
-    // (codec.ts explains why); recycleValue takes only those.
-    recycleValue(whole);
+    // A value that was an ArrayBuffer of its own goes back to the decoder's pool (codec.ts
+    // explains why). Never a slab of small values: the decoder may still be cutting values from
+    // it, and values cut from it may be on their way through the pipeline, in no node yet.
+    if (ownBuffer) recycleValue(whole);
   }
 
   // ---- children -----------------------------------------------------------------------------

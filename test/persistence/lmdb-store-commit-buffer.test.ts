@@ -1,7 +1,7 @@
 // The LMDB snapshot store in process: commits that reuse one buffer for their values (and
 // commits that overlap, which must not share it) store exactly the tree's nodes.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -51,13 +51,19 @@ function storedNodes(file: string): Promise<Map<string, { data: string; version:
   return store.close().then(() => out);
 }
 
-test('commits reusing their value buffer, and overlapping commits, store exactly the tree', async (t) => {
+/** A store holding an empty tree, in a directory removed after the test. */
+async function emptyStore(t: TestContext): Promise<{ file: string; store: LmdbStore; tree: DataTree }> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'zkts-lmdb-'));
   t.after(() => fsp.rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'store.lmdb');
   const store = LmdbStore.open(file);
   const tree = new DataTree();
   await store.writeFull(tree, new Map(), 0);
+  return { file, store, tree };
+}
+
+test('commits reusing their value buffer, and overlapping commits, store exactly the tree', async (t) => {
+  const { file, store, tree } = await emptyStore(t);
   // 1: values of several sizes, one with an ACL of its own.
   await applyAndCommit(store, tree, [
     create(1, '/a', filled(4096, 1)),
@@ -100,12 +106,7 @@ test('commits reusing their value buffer, and overlapping commits, store exactly
 });
 
 test('a commit in slices encodes one slice per event-loop turn, writes each node as it is when its slice runs, and moves lastZxid last', async (t) => {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'zkts-lmdb-'));
-  t.after(() => fsp.rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'store.lmdb');
-  const store = LmdbStore.open(file);
-  const tree = new DataTree();
-  await store.writeFull(tree, new Map(), 0);
+  const { file, store, tree } = await emptyStore(t);
   tree.dirty = new Set();
   const N = 1000;
   const SLICE = 100;

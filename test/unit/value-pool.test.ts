@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocValue, holdSpliced, recycleValue, releaseSpliced, valuePoolStats } from '../../src/jute/codec';
+import { NodeStore } from '../../src/tree/node-store';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -43,4 +44,22 @@ test('a buffer a reply still holds is left to the garbage collector', async () =
   assert.notEqual(allocValue(7000).buffer, twice.buffer);
   releaseSpliced([twice]);
   assert.equal(valuePoolStats().splicedInFlight, 0);
+});
+
+test('a slab of small values that no node holds any more is not handed out as a value: the decoder may still cut values from it', async () => {
+  const store = new NodeStore();
+  // Two small values from the decoder's current slab: one stored, one still on its way (a
+  // request waiting for the log, say).
+  const stored = allocValue(100);
+  const pending = allocValue(100);
+  assert.equal(stored.buffer, pending.buffer, 'both cut from one slab');
+  pending.fill(7);
+  const i = store.allocate('/a');
+  store.setValue(i, stored);
+  store.setValue(i, null); // the only node holding the slab lets go
+  await turn();
+  const big = allocValue(stored.buffer.byteLength);
+  assert.notEqual(big.buffer, stored.buffer, 'the slab came back as a value of its own');
+  big.fill(1);
+  assert.ok(pending.every((b) => b === 7), 'the pending value was overwritten');
 });
