@@ -14,6 +14,8 @@
  * never as a crash.
  */
 
+import { allocValue } from './value-memory';
+
 export class JuteError extends Error {
   override readonly name = 'JuteError';
 }
@@ -34,118 +36,6 @@ export function setJuteMaxBuffer(maxBufferBytes: number, extraBytes: number = ma
 }
 
 const TWO_POW_32 = 4294967296;
-
-/**
- * Decoded buffers (znode values, above all) are not cut from Node's shared 8 KiB Buffer pool:
- * a value lives as long as its znode, and a live slice keeps its whole pool slab alive, slab
- * shared with reply buffers, txn records and other short-lived bytes. With the txn log about
- * ten values shared each 8 KiB slab (745 B held per 128-byte value). Values instead come from
- * slabs that hold nothing but decoded buffers, and large ones get an ArrayBuffer of their own
- * (whose ~200 bytes of bookkeeping are small next to the value). A slab still lives while any
- * value cut from it does, so setData churn can leave slabs partly used, as Node's pool would.
- */
-const VALUE_SLAB_BYTES = 16 * 1024;
-/** Values this large or larger get an ArrayBuffer of their own: a slab wastes at most this much at its end. */
-const OWN_ARRAY_BUFFER_BYTES = 2048;
-/** Every empty value is this one buffer: it has no bytes to change. */
-const EMPTY_VALUE = Buffer.alloc(0);
-let valueSlab: Buffer | null = null;
-let valueSlabOffset = 0;
-
-/**
- * Buffers of values that left the tree, by length, for allocValue to hand out again: a setData
- * of 4 KiB otherwise leaves the value it replaces to the garbage collector, and V8 starts a full
- * collection whenever such external memory has grown ~64 MiB (at 40,000 sets/s, every 0.4 s,
- * with pauses of up to 112 ms; docs/performance.md). Only the node store gives buffers back
- * (recycleValue), when no node holds them any more. The one other holder of a stored value is
- * a reply that spliced it in (JuteWriter.spliceLargeBuffers) and is not written yet: the
- * connection holds such buffers (holdSpliced) from its flush until the socket has taken the
- * bytes. A buffer given back joins the pool only at the next check phase (setImmediate), after
- * every flush of the turn that let it go has registered its holds, and only if none is left.
- */
-const recycledValues = new Map<number, Buffer[]>();
-let recycledBytes = 0;
-/** The pool (and what waits to join it) holds at most this much; the rest is left to the GC. */
-const MAX_RECYCLED_BYTES = 16 * 1024 * 1024;
-let pendingRecycle: Buffer[] = [];
-let recycleScheduled = false;
-/** Spliced value buffers whose replies sockets have not taken yet, with how many replies. */
-const splicedInFlight = new Map<ArrayBufferLike, number>();
-
-/**
- * Gives the buffer of a value no node holds any more back to allocValue. The caller passes only
- * a value that was an ArrayBuffer of its own (as allocValue makes them from 2 KiB up), never a
- * slab of small values; a buffer that is not a whole ArrayBuffer is ignored.
- */
-export function recycleValue(buf: Buffer): void {
-  const len = buf.length;
-  if (len < OWN_ARRAY_BUFFER_BYTES || buf.byteOffset !== 0 || buf.buffer.byteLength !== len) return;
-  if (recycledBytes + len > MAX_RECYCLED_BYTES) return;
-  recycledBytes += len;
-  pendingRecycle.push(buf);
-  if (!recycleScheduled) {
-    recycleScheduled = true;
-    setImmediate(joinPool);
-  }
-}
-
-function joinPool(): void {
-  recycleScheduled = false;
-  const list = pendingRecycle;
-  pendingRecycle = [];
-  for (const buf of list) {
-    if (splicedInFlight.has(buf.buffer)) {
-      // A reply still holds it: left to the garbage collector.
-      recycledBytes -= buf.length;
-      continue;
-    }
-    let same = recycledValues.get(buf.length);
-    if (same === undefined) {
-      same = [];
-      recycledValues.set(buf.length, same);
-    }
-    same.push(buf);
-  }
-}
-
-/** Marks buffers spliced into replies that a socket has yet to take (see above). */
-export function holdSpliced(bufs: readonly Buffer[]): void {
-  for (const b of bufs) splicedInFlight.set(b.buffer, (splicedInFlight.get(b.buffer) ?? 0) + 1);
-}
-
-/** The socket took (or dropped) the replies that held these buffers. */
-export function releaseSpliced(bufs: readonly Buffer[]): void {
-  for (const b of bufs) {
-    const n = splicedInFlight.get(b.buffer)! - 1;
-    if (n > 0) splicedInFlight.set(b.buffer, n);
-    else splicedInFlight.delete(b.buffer);
-  }
-}
-
-/** Bytes in the recycled-value pool and waiting to join it; spliced buffers held (tests). */
-export function valuePoolStats(): { recycledBytes: number; splicedInFlight: number } {
-  return { recycledBytes, splicedInFlight: splicedInFlight.size };
-}
-
-/** An uninitialised buffer of `len` bytes for a decoded value (see above). */
-export function allocValue(len: number): Buffer {
-  if (len === 0) return EMPTY_VALUE;
-  if (len >= OWN_ARRAY_BUFFER_BYTES) {
-    const same = recycledValues.get(len);
-    if (same !== undefined && same.length > 0) {
-      recycledBytes -= len;
-      return same.pop()!;
-    }
-    return Buffer.allocUnsafeSlow(len);
-  }
-  if (valueSlab === null || valueSlabOffset + len > VALUE_SLAB_BYTES) {
-    valueSlab = Buffer.allocUnsafeSlow(VALUE_SLAB_BYTES);
-    valueSlabOffset = 0;
-  }
-  const out = valueSlab.subarray(valueSlabOffset, valueSlabOffset + len);
-  valueSlabOffset = (valueSlabOffset + len + 7) & ~7;
-  return out;
-}
 
 export class JuteReader {
   offset: number;

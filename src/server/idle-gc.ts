@@ -21,6 +21,7 @@
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import type { Logger } from './zookeeper-server';
+import { noteFullCollection, sharedValueBytes } from '../jute/value-memory';
 
 /** No request for this long counts as idle. */
 export const IDLE_MS = 1000;
@@ -33,7 +34,10 @@ export interface IdleGcSample {
   nowMs: number;
   /** A counter that moves with every request (ServerStats.packetsReceived). */
   requests: number;
-  /** V8's resident (physical) heap size plus external (ArrayBuffer) memory, in bytes. */
+  /**
+   * V8's resident (physical) heap size plus external (ArrayBuffer) memory and the shared memory
+   * of values (which V8 does not count as external; value-memory.ts), in bytes.
+   */
   heapBytes: number;
 }
 
@@ -67,7 +71,7 @@ export class IdleGcPolicy {
 
 function heapBytes(): number {
   const h = v8.getHeapStatistics();
-  return h.total_physical_size + h.external_memory;
+  return h.total_physical_size + h.external_memory + sharedValueBytes();
 }
 
 let gcFunction: (() => void) | null = null;
@@ -98,6 +102,7 @@ export function startIdleGc(requests: () => number, logger: Logger): () => void 
     if (!policy.shouldCollect({ nowMs: performance.now(), requests: requests(), heapBytes: before })) return;
     const t0 = performance.now();
     fullGc();
+    noteFullCollection();
     const after = heapBytes();
     policy.collected(after);
     logger.info(

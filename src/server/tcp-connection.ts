@@ -15,7 +15,8 @@
  * into one buffer and leave in one write (large values as chunks of their own, in one writev).
  */
 import type { Socket } from 'node:net';
-import { holdSpliced, JuteError, JuteReader, JuteWriter, releaseSpliced } from '../jute/codec';
+import { JuteError, JuteReader, JuteWriter } from '../jute/codec';
+import { holdSpliced, releaseSpliced } from '../jute/value-memory';
 import * as R from '../jute/records';
 import { Xid } from '../protocol/constants';
 import type { IdValue } from '../jute/records';
@@ -245,7 +246,7 @@ export class TcpConnection implements ClientConnection {
     this.outBytesHint = Math.min(MAX_OUT_BYTES_HINT, Math.max(256, w.offset));
     const chunks = w.chunks();
     // Spliced values stay held until the socket has taken them: the buffer of a value that
-    // leaves the tree meanwhile must not be reused for another (codec.ts, recycleValue). The
+    // leaves the tree meanwhile must not be reused for another (value-memory.ts, recycleValue). The
     // last write's callback runs once every chunk before it is written too, or dropped.
     const spliced = w.splicedBuffers();
     let done: (() => void) | undefined;

@@ -22,7 +22,7 @@
  * DataTree does.
  */
 
-import { recycleValue } from '../jute/codec';
+import { nodeStoreHolds, recycleValue } from '../jute/value-memory';
 
 /** No node: an absent child link, or a failed lookup. */
 export const NIL = -1;
@@ -157,6 +157,7 @@ export class NodeStore {
     this.freeList.length = 0;
     this.paths = [];
     this.owners.clear();
+    for (const slab of this.slabs) if (slab !== null) nodeStoreHolds(slab.buffer, -1);
     this.listCapacity = 0;
     this.listTop = 0;
     this.freeLists.length = 0;
@@ -226,6 +227,7 @@ export class NodeStore {
       this.slabs[id] = whole ? data : Buffer.from(ab);
       this.slabRefs[id] = 0;
       this.slabIds.set(ab, id);
+      nodeStoreHolds(ab, 1);
     }
     this.lastArrayBuffer = ab;
     this.lastSlabId = id;
@@ -243,13 +245,14 @@ export class NodeStore {
     if (--this.slabRefs[id]! > 0) return;
     const whole = this.slabs[id]!;
     this.slabIds.delete(whole.buffer);
+    nodeStoreHolds(whole.buffer, -1);
     this.slabs[id] = null;
     this.freeSlabIds.push(id);
     if (this.lastSlabId === id) {
       this.lastArrayBuffer = null;
       this.lastSlabId = NIL;
     }
-    // A value that was an ArrayBuffer of its own goes back to the decoder's pool (codec.ts
+    // A value that was an ArrayBuffer of its own goes back to the decoder's pool (value-memory.ts
     // explains why). Never a slab of small values: the decoder may still be cutting values from
     // it, and values cut from it may be on their way through the pipeline, in no node yet.
     if (ownBuffer) recycleValue(whole);

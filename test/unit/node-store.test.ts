@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataTree, persistedStatOf, type RestoredNode } from '../../src/tree/data-tree';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/acl';
-import { allocValue } from '../../src/jute/codec';
+import { allocValue } from '../../src/jute/value-memory';
 import { javaHashSetOrder } from '../../src/tree/java-hash-order';
 import { CONTAINER_EPHEMERAL_OWNER } from '../../src/tree/ephemeral-type';
 import { Err, OpCode } from '../../src/protocol/constants';

@@ -1,9 +1,9 @@
-// The pool of value buffers that left the tree (src/jute/codec.ts, recycleValue): a buffer comes
+// The pool of value buffers that left the tree (src/jute/value-memory.ts, recycleValue): a buffer comes
 // back from allocValue only after the turn that gave it back, and never while a reply holds it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocValue, holdSpliced, recycleValue, releaseSpliced, valuePoolStats } from '../../src/jute/codec';
+import { allocValue, holdSpliced, recycleValue, releaseSpliced, valuePoolStats } from '../../src/jute/value-memory';
 import { NodeStore } from '../../src/tree/node-store';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
