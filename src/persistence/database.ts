@@ -606,7 +606,7 @@ export function recoverState(
   /** Nodes of a fuzzy store that came without their parent (DataTree.restore drops them). */
   let dropped: string[] = [];
   if (loaded !== null) {
-    dropped = tree.restore(loaded.nodes, loaded.lastZxid, { dropOrphans: loaded.fuzzy });
+    dropped = tree.restore(loaded.nodes, loaded.lastZxid, { dropOrphans: loaded.fuzzy, expectedCount: loaded.nodeCount });
     if (dropped.length > 0) {
       logger.info({ nodes: dropped.length, zxid: hex(loaded.lastZxid) }, 'the snapshot store was between two consistent points: nodes stored without their parent are left to the log replay');
     }

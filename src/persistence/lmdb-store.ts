@@ -389,6 +389,8 @@ const MAX_LOAD_CHUNKS_RELEASE = 1 << 20;
 
 export interface LoadedState {
   nodes: Iterable<RestoredNode>;
+  /** How many nodes `nodes` holds, as the store counts them (a capacity hint for the tree). */
+  nodeCount: number;
   sessions: Map<bigint, number>;
   lastZxid: number;
   /**
@@ -596,6 +598,7 @@ export class LmdbStore {
       lastZxid,
       sessions,
       fuzzy: this.h.meta.get('fuzzy') === 1,
+      nodeCount: (this.h.nodes.getStats() as { entryCount: number }).entryCount,
       nodes: {
         [Symbol.iterator]() {
           // One object, refilled for every node: DataTree.restore copies each entry's fields

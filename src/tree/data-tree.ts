@@ -15,6 +15,7 @@ import { EphemeralKind, ephemeralKindOf, ttlOf, CONTAINER_EPHEMERAL_OWNER, TTL_E
 import { QUOTA_ROOT, LIMIT_NODE, STAT_NODE, formatStats, parseStats } from './quota';
 import { AdHash, DIGEST_LOG_INTERVAL, DIGEST_LOG_LIMIT, DIGEST_VERSION, digestOfNodes, nodeDigestOf, type ZxidDigest } from './digest';
 import { NIL, NodeStore } from './node-store';
+import { PathIndex } from './path-index';
 
 /**
  * A read-only view of one znode for callers outside the tree (prepare, persistence, tests): the
@@ -200,9 +201,12 @@ function statAt(s: NodeStore, i: number): StatValue {
 }
 
 export class DataTree {
-  /** Path to node index; the root is under "/" only (getNode maps "" to it). */
-  private readonly nodes = new Map<string, number>();
   private readonly store = new NodeStore();
+  /**
+   * Path to node index; the root is under "/" only (getNode maps "" to it). Every node in the
+   * store is in it (orphans too), so the tree iterates the store (liveNodes) instead.
+   */
+  private readonly nodes = new PathIndex(this.store);
   /**
    * Nodes whose parent was deleted while they were on its child list. ZooKeeper's deleteNode
    * does not check for children (prepare does): such nodes stay in the path map but on no
@@ -260,7 +264,8 @@ export class DataTree {
     this.store.appendChild(proc, this.newNode(CONFIG_PATH, Buffer.alloc(0), OPEN_UNSAFE_ACL_ID, 0, 0, 0n));
     // ZOOKEEPER-2014: the config node is read-only by default; setACL with version -1 leaves aversion at -1.
     this.setACL(CONFIG_PATH, READ_ACL_UNSAFE, -1);
-    for (const [p, i] of this.nodes) {
+    for (const i of this.liveNodes()) {
+      const p = this.store.pathOf(i);
       this.dataSize += nodeSize(p, this.store.dataLength(i));
       this.addDigest(p, i);
     }
@@ -271,19 +276,24 @@ export class DataTree {
   /** The node at `path`; "" is an alias of the root, as in Apache ZooKeeper. */
   getNode(path: string): ZNode | undefined {
     const i = this.nodes.get(path === '' ? ROOT_PATH : path);
-    return i === undefined ? undefined : new ZNode(this.store, i);
+    return i === NIL ? undefined : new ZNode(this.store, i);
   }
 
   /** The index of the node at `path` ("" is the root), NIL when there is none. */
   private indexOf(path: string): number {
-    const i = this.nodes.get(path === '' ? ROOT_PATH : path);
-    return i === undefined ? NIL : i;
+    return this.nodes.get(path === '' ? ROOT_PATH : path);
+  }
+
+  /** The indexes of every node in the store, in index order (for a restored tree, source order). */
+  private *liveNodes(): IterableIterator<number> {
+    const s = this.store;
+    for (let i = 0, n = s.indexLimit(); i < n; i++) if (s.pathOf(i) !== '') yield i;
   }
 
   /** Whether a node exists at `path`, and its ACL list; the read path's check, without a view. */
   aclAt(path: string): AclValue[] | undefined {
     const i = this.nodes.get(path === '' ? ROOT_PATH : path);
-    return i === undefined ? undefined : this.aclCache.lookup(this.store.acl[i]!);
+    return i === NIL ? undefined : this.aclCache.lookup(this.store.acl[i]!);
   }
 
   nodeCount(): number {
@@ -332,8 +342,8 @@ export class DataTree {
     return n;
   }
 
-  allPaths(): IterableIterator<string> {
-    return this.nodes.keys();
+  *allPaths(): IterableIterator<string> {
+    for (const i of this.liveNodes()) yield this.store.pathOf(i);
   }
 
   // ---- reads (FinalRequestProcessor's view) --------------------------------------------------
@@ -371,7 +381,7 @@ export class DataTree {
     if (path === ROOT_PATH) return this.nodes.size - 1;
     const prefix = path + '/';
     let count = 0;
-    for (const p of this.nodes.keys()) if (p.startsWith(prefix)) count++;
+    for (const p of this.allPaths()) if (p.startsWith(prefix)) count++;
     return count;
   }
 
@@ -574,10 +584,11 @@ export class DataTree {
     // A node at this path is on the parent's child list (ZooKeeper's `children.contains`)
     // unless it is an orphan.
     const existing = this.nodes.get(path);
-    if (existing !== undefined) {
+    if (existing !== NIL) {
       // The interned reference stays counted, as in Apache ZooKeeper (fuzzy-snapshot replay).
       if (!this.orphans.has(existing)) throw new KeeperError(Err.NODEEXISTS);
       // ZooKeeper's nodes.put replaces the orphan without undoing its counts or digest.
+      this.nodes.delete(path);
       this.freeOrphan(existing);
     }
     this.removeDigest(parent);
@@ -628,11 +639,11 @@ export class DataTree {
     const node = this.nodes.get(path);
     // As in ZooKeeper, the parent's pzxid moves even when the child turns out to be missing.
     this.removeDigest(parent);
-    if (node !== undefined && !this.orphans.delete(node)) s.unlinkChild(parent, node);
+    if (node !== NIL && !this.orphans.delete(node)) s.unlinkChild(parent, node);
     if (zxid > s.pzxid(parent)) s.setPzxid(parent, zxid);
     this.addDigest(parentName, parent);
     this.markDirty(parentName);
-    if (node === undefined) throw new KeeperError(Err.NONODE);
+    if (node === NIL) throw new KeeperError(Err.NONODE);
     this.nodes.delete(path);
     this.removeDigest(node);
     this.markDirty(path);
@@ -860,13 +871,19 @@ export class DataTree {
    * ACLs. `acl` null is the OPEN_ACL_UNSAFE marker (-1) of the ACL cache. Throws when a node's
    * parent is missing, as ZooKeeper does ("Invalid Datatree").
    */
-  restore(entries: Iterable<RestoredNode>, lastZxid: number, opts: { dropOrphans?: boolean } = {}): string[] {
+  restore(entries: Iterable<RestoredNode>, lastZxid: number, opts: { dropOrphans?: boolean; expectedCount?: number } = {}): string[] {
     const s = this.store;
     const dropped: string[] = [];
-    for (const i of this.nodes.values()) this.aclCache.removeUsage(s.acl[i]!);
+    for (const i of this.liveNodes()) this.aclCache.removeUsage(s.acl[i]!);
     this.nodes.clear();
     this.orphans.clear();
     s.clear();
+    // Columns of the right size at once: growing them from empty copies each ~3 times over, and
+    // every copy is external memory that pushes V8 towards a full collection mid-load.
+    if (opts.expectedCount !== undefined) {
+      s.reserve(opts.expectedCount);
+      this.nodes.reserve(opts.expectedCount);
+    }
     this.clearRestoreIndexes();
     // Snapshot readers hand the same array for the same ACL list; intern each array once.
     const interned = new Map<AclValue[], number>();
@@ -898,10 +915,12 @@ export class DataTree {
         usageIndex = acl;
         usageCount = 1;
       }
-      // A path seen twice keeps its first position in the map and its last content (and the
-      // links are rebuilt at the end: the earlier node may have had children already).
+      // A path seen twice keeps its first position (its index: the freed one is reused at
+      // once) and its last content (and the links are rebuilt at the end: the earlier node may
+      // have had children already).
       const old = this.nodes.get(p);
-      if (old !== undefined) {
+      if (old !== NIL) {
+        this.nodes.delete(p);
         s.free(old);
         relink = true;
       }
@@ -945,7 +964,8 @@ export class DataTree {
       if (opts.dropOrphans === true) this.dropOrphans(dropped);
       s.resetChildLinks();
       this.clearRestoreIndexes();
-      for (const [p, i] of this.nodes) {
+      for (const i of this.liveNodes()) {
+        const p = s.pathOf(i);
         if (p !== ROOT_PATH) {
           const parent = this.indexOf(parentOf(p));
           if (parent === NIL) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
@@ -972,7 +992,8 @@ export class DataTree {
     // a pass drops nothing; each pass drops at least one level, so depth bounds the passes.
     for (let changed = true; changed; ) {
       changed = false;
-      for (const [p, i] of this.nodes) {
+      for (const i of this.liveNodes()) {
+        const p = s.pathOf(i);
         if (p === ROOT_PATH || this.indexOf(parentOf(p)) !== NIL) continue;
         this.nodes.delete(p);
         this.aclCache.removeUsage(s.acl[i]!);
@@ -1016,7 +1037,7 @@ export class DataTree {
 
   /** Every node with its path, in no particular order (snapshot writers). */
   *allNodes(): IterableIterator<[string, ZNode]> {
-    for (const [p, i] of this.nodes) yield [p, new ZNode(this.store, i)];
+    for (const i of this.liveNodes()) yield [this.store.pathOf(i), new ZNode(this.store, i)];
   }
 
   // ---- quotas -------------------------------------------------------------------------------
@@ -1077,7 +1098,7 @@ export class DataTree {
 
   /** Rebuilds the quota index from /zookeeper/quota after a snapshot load. */
   setupQuota(): void {
-    this.setupQuotaFrom(this.nodes.keys());
+    this.setupQuotaFrom(this.allPaths());
   }
 
   /** setupQuota over `paths`, which hold at least every path below /zookeeper/quota. */

@@ -177,8 +177,19 @@ export class NodeStore {
     this.grow(INITIAL_CAPACITY);
   }
 
+  /** The path of the node at `i`, '' for a free index. */
   pathOf(i: number): string {
     return this.paths[i]!;
+  }
+
+  /** One past the largest index ever handed out: every node's index is below it. */
+  indexLimit(): number {
+    return this.top;
+  }
+
+  /** Makes room for `count` nodes in all, so that as many allocations do not grow the columns. */
+  reserve(count: number): void {
+    if (count > this.capacity) this.grow(count);
   }
 
   // ---- values -------------------------------------------------------------------------------
