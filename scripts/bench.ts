@@ -49,6 +49,7 @@ import { isAborting, run, runCleanups, runSync, sleep } from './bench/procs';
 import {
   durabilityOf,
   freePort,
+  liveBytesOf,
   nodeCount,
   oursServer,
   refServer,
@@ -314,8 +315,8 @@ async function liveHeapAfterGc(pid: number): Promise<number | null> {
 }
 
 /**
- * Our server's live memory after a full GC: JS heap in use plus external memory (znode data lives
- * in Buffers outside the JS heap). Opens the inspector with SIGUSR1 (the server was started with
+ * Our server's live memory after a full GC: JS heap in use plus ArrayBuffer memory (znode data
+ * lives outside the JS heap; servers.ts, liveBytesOf). Opens the inspector with SIGUSR1 (the server was started with
  * --inspect-port) and asks it through scripts/bench/inspector-heap.ts.
  */
 async function nodeLiveHeap(pid: number, inspectPort: number): Promise<number | null> {
@@ -323,8 +324,7 @@ async function nodeLiveHeap(pid: number, inspectPort: number): Promise<number | 
   const helper = path.join(__dirname, 'bench/inspector-heap.js');
   const r = await run(process.execPath, ['--experimental-websocket', '--no-warnings', helper, `127.0.0.1:${inspectPort}`], { timeoutMs: 120_000 });
   try {
-    const m = JSON.parse(r.stdout.trim()) as { heapUsed: number; external: number };
-    return m.heapUsed + m.external;
+    return liveBytesOf(JSON.parse(r.stdout.trim()) as { heapUsed: number; external: number; arrayBuffers: number });
   } catch {
     log(`ours: could not read the live heap: ${(r.stderr || r.stdout).trim()}`);
     return null;

@@ -17,7 +17,7 @@
 //       prints the CPU per reply of each thread name (/proc/PID/task)
 //   node scripts/bench/ab.js mem BUILD ...
 //       fresh server per build, N znodes of 128 B over 1,000 parents (Filler.java), then RSS (with
-//       its RssAnon / RssFile split) 1.5 s and 10 s after the fill, and live heap (heapUsed + external after a forced full GC, through the inspector)
+//       its RssAnon / RssFile split) 1.5 s and 10 s after the fill, and live heap (heapUsed + the larger of external and arrayBuffers after a forced full GC, through the inspector)
 //       env: N (200000)  REPS (2)  RESTART=1 also times a restart and measures again
 //
 // BUILD may be `ref` for the Apache ZooKeeper reference server (load mode), started as `npm run
@@ -31,7 +31,7 @@ const path = require('node:path');
 
 const repo = path.resolve(__dirname, '../..');
 const B = path.join(repo, 'dist/scripts/bench');
-const { oursServer, refServer, waitDiskQuiet, writtenBytes, freePort, nodeCount, rssBytes, rssSplit, fourLetter } = require(path.join(B, 'servers.js'));
+const { oursServer, refServer, waitDiskQuiet, writtenBytes, freePort, nodeCount, rssBytes, rssSplit, fourLetter, liveBytesOf } = require(path.join(B, 'servers.js'));
 const { runFiller, buildFiller, runZkBench } = require(path.join(B, 'loadgen.js'));
 const { run, sleep, runCleanups } = require(path.join(B, 'procs.js'));
 const sharedDir = process.env.ZK_SHARED_DIR ?? path.resolve(repo, '../shared');
@@ -111,7 +111,8 @@ async function liveHeap(pid, inspectPort) {
     timeoutMs: 120_000,
   });
   const m = JSON.parse(r.stdout.trim());
-  return { heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), liveMiB: mib(m.heapUsed + m.external), live: m.heapUsed + m.external };
+  const live = liveBytesOf(m);
+  return { heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers), liveMiB: mib(live), live };
 }
 
 async function memory(spec, n) {

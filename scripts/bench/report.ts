@@ -27,7 +27,7 @@ export interface MemorySide {
   rssSettledSplit?: RssSplit | null;
   /**
    * Live memory right after a forced full GC. ref: Java heap used (jcmd GC.run, GC.heap_info).
-   * ours: V8 heap used + external (Buffers), through the inspector.
+   * ours: V8 heap used + ArrayBuffer memory (servers.ts, liveBytesOf), through the inspector.
    */
   liveHeapBytes?: number | null;
   restart: {
@@ -242,7 +242,7 @@ export function renderMarkdown(rep: BenchReport): string {
         `(scripts/bench/Filler.java, ${m.fillClients} sessions × ${m.fillOutstanding} in flight). RSS is \`ps -o rss\` of the server process ` +
         `(the JVM for ref, started with -Xmx${m.refHeap}; node with its default heap limit for ours), split into RssAnon and RssFile from \`/proc/PID/status\` (RssFile holds the binaries and, for ours, the pages of LMDB's map of its store); it depends on each runtime's heap sizing ` +
         'policy as much as on the data, so the live heap after a forced full GC is given too (ref: Java heap used, jcmd; ours: V8 heap used + ' +
-        'external Buffers, through the inspector opened after the fill). Restart: SIGTERM, wait for exit, ' +
+        'ArrayBuffer and SharedArrayBuffer memory, through the inspector opened after the fill). Restart: SIGTERM, wait for exit, ' +
         'start again on the same data directory; the time runs from spawning the process until `srvr` reports the Node count seen before the restart.',
       '',
       mdTable(MEM_HEAD, memoryRows(m), 1),

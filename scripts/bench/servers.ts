@@ -282,3 +282,13 @@ export function durabilityOf(dataDir: string): { mode: 'durable' | 'in-memory'; 
   const snapshotFiles = names.filter((n) => n.startsWith('snapshot'));
   return { mode: logFiles.length > 0 ? 'durable' : 'in-memory', logFiles, snapshotFiles };
 }
+
+/**
+ * Our server's live memory from its process.memoryUsage() after a full GC: the JS heap in use
+ * plus the memory of ArrayBuffers. Znode values live in SharedArrayBuffers
+ * (src/jute/value-memory.ts), which `arrayBuffers` counts and V8's `external` does not; the
+ * node store's columns are ArrayBuffers, which both count. So the larger of the two is taken.
+ */
+export function liveBytesOf(m: { heapUsed: number; external: number; arrayBuffers?: number }): number {
+  return m.heapUsed + Math.max(m.external, m.arrayBuffers ?? 0);
+}

@@ -1,8 +1,11 @@
 /**
  * The tree's map from path to node index: an open-addressing hash table (linear probing,
- * backward-shift deletion) over two typed arrays, the node index and the path's hash per slot.
- * The paths themselves stay in the node store (NodeStore.pathOf), so a slot costs 8 bytes and
- * no heap object.
+ * backward-shift deletion) over one typed array, each slot the node index and the path's hash
+ * side by side (one cache line per probe: the table is far larger than the caches, and a
+ * restart fills it in hash order). The paths themselves stay in the node store
+ * (NodeStore.pathOf), so a slot costs 8 bytes and no heap object.
+ *
+ *   table := (node:int32 hash:int32)*   node -1 = empty slot; the slot count is a power of two
  *
  * Why not a JS Map: at a million znodes a Map<string, number> took ~400 ms to fill at start
  * (73 % of DataTree.restore's own time: inserts, and rehashing each time it doubled), ~40 MiB
@@ -25,8 +28,9 @@ export interface PathSource {
 }
 
 export class PathIndex {
-  private slots: Int32Array = new Int32Array(0);
-  private hashes: Int32Array = new Int32Array(0);
+  /** The slots, two int32 each (see the grammar above). */
+  private table: Int32Array = new Int32Array(0);
+  /** Slot count - 1, for the probe's wrap-around. */
   private mask = 0;
   private count = 0;
   private readonly seed = randomInt(0x7fffffff);
@@ -48,12 +52,12 @@ export class PathIndex {
   /** The node index at `path`, or -1. */
   get(path: string): number {
     const h = this.hash(path);
-    const { slots, hashes, mask } = this;
+    const { table, mask } = this;
     // Bounded: the table is at most half full, so an empty slot ends every probe run.
     for (let k = h & mask; ; k = (k + 1) & mask) {
-      const v = slots[k]!;
+      const v = table[2 * k]!;
       if (v === NONE) return NONE;
-      if (hashes[k] === h && this.source.pathOf(v) === path) return v;
+      if (table[2 * k + 1] === h && this.source.pathOf(v) === path) return v;
     }
   }
 
@@ -66,19 +70,19 @@ export class PathIndex {
    * and at the node replaced, if any: callers unmap a node (delete) before they free it.
    */
   set(path: string, i: number): void {
-    if ((this.count + 1) * 2 > this.slots.length) this.resize(this.slots.length * 2);
+    if ((this.count + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
     const h = this.hash(path);
-    const { slots, hashes, mask } = this;
+    const { table, mask } = this;
     for (let k = h & mask; ; k = (k + 1) & mask) {
-      const v = slots[k]!;
+      const v = table[2 * k]!;
       if (v === NONE) {
-        slots[k] = i;
-        hashes[k] = h;
+        table[2 * k] = i;
+        table[2 * k + 1] = h;
         this.count++;
         return;
       }
-      if (hashes[k] === h && this.source.pathOf(v) === path) {
-        slots[k] = i;
+      if (table[2 * k + 1] === h && this.source.pathOf(v) === path) {
+        table[2 * k] = i;
         return;
       }
     }
@@ -87,56 +91,55 @@ export class PathIndex {
   /** Unmaps `path`; whether it was mapped. */
   delete(path: string): boolean {
     const h = this.hash(path);
-    const { slots, hashes, mask } = this;
+    const { table, mask } = this;
     let hole = h & mask;
     for (; ; hole = (hole + 1) & mask) {
-      const v = slots[hole]!;
+      const v = table[2 * hole]!;
       if (v === NONE) return false;
-      if (hashes[hole] === h && this.source.pathOf(v) === path) break;
+      if (table[2 * hole + 1] === h && this.source.pathOf(v) === path) break;
     }
     // Backward shift: every later entry of the run that may live in the hole moves into it,
     // so that no probe run is cut short and no tombstones build up.
-    for (let j = (hole + 1) & mask; slots[j] !== NONE; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
+    for (let j = (hole + 1) & mask; table[2 * j] !== NONE; j = (j + 1) & mask) {
+      const home = table[2 * j + 1]! & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
-        slots[hole] = slots[j]!;
-        hashes[hole] = hashes[j]!;
+        table[2 * hole] = table[2 * j]!;
+        table[2 * hole + 1] = table[2 * j + 1]!;
         hole = j;
       }
     }
-    slots[hole] = NONE;
+    table[2 * hole] = NONE;
     this.count--;
     return true;
   }
 
   clear(): void {
     this.count = 0;
-    this.slots = new Int32Array(0);
-    this.hashes = new Int32Array(0);
+    this.table = new Int32Array(0);
     this.resize(MIN_SLOTS);
   }
 
   /** Makes room for `count` paths in all without growing again. */
   reserve(count: number): void {
-    let n = this.slots.length;
+    let n = this.mask + 1;
     while (n < count * 2) n *= 2;
-    if (n > this.slots.length) this.resize(n);
+    if (n > this.mask + 1) this.resize(n);
   }
 
   private resize(slotCount: number): void {
-    const oldSlots = this.slots;
-    const oldHashes = this.hashes;
-    this.slots = new Int32Array(slotCount).fill(NONE);
-    this.hashes = new Int32Array(slotCount);
-    this.mask = slotCount - 1;
-    const { slots, hashes, mask } = this;
-    for (let j = 0; j < oldSlots.length; j++) {
-      const v = oldSlots[j]!;
+    const old = this.table;
+    const table = new Int32Array(2 * slotCount).fill(NONE);
+    const mask = slotCount - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const v = old[j]!;
       if (v === NONE) continue;
-      let k = oldHashes[j]! & mask;
-      while (slots[k] !== NONE) k = (k + 1) & mask;
-      slots[k] = v;
-      hashes[k] = oldHashes[j]!;
+      const h = old[j + 1]!;
+      let k = h & mask;
+      while (table[2 * k] !== NONE) k = (k + 1) & mask;
+      table[2 * k] = v;
+      table[2 * k + 1] = h;
     }
+    this.table = table;
+    this.mask = mask;
   }
 }
