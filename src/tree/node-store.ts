@@ -91,7 +91,14 @@ export class NodeStore {
   /** A Buffer over the whole of each ArrayBuffer that holds values, by slab id. */
   private slabs: (Buffer | null)[] = [];
   private slabRefs: number[] = [];
-  private readonly slabIds = new Map<ArrayBufferLike, number>();
+  /**
+   * The slab id of each buffer that holds values. A WeakMap, not a Map: every setData of a value
+   * of its own deletes one key and adds another, and V8's Map rehashes itself every few hundred
+   * such operations once it is large (100,000 keys: ~17 us per delete and set, against ~0.5 us
+   * for a WeakMap), which made setData of 4 KB values in a tree of ~100,000 of them cost ~12 us
+   * in this function alone (docs/performance.md).
+   */
+  private slabIds = new WeakMap<ArrayBufferLike, number>();
   private readonly freeSlabIds: number[] = [];
   /** Consecutive values mostly come from the same decoder slab: skip the Map for those. */
   private lastArrayBuffer: ArrayBufferLike | null = null;
@@ -165,7 +172,7 @@ export class NodeStore {
     this.listPzxid = new Float64Array(0);
     this.slabs = [];
     this.slabRefs = [];
-    this.slabIds.clear();
+    this.slabIds = new WeakMap();
     this.freeSlabIds.length = 0;
     this.lastArrayBuffer = null;
     this.lastSlabId = NIL;
