@@ -14,7 +14,7 @@
  * never as a crash.
  */
 
-import { allocValue } from './value-memory';
+import { allocValue, copyBytes } from './value-memory';
 
 export class JuteError extends Error {
   override readonly name = 'JuteError';
@@ -109,7 +109,7 @@ export class JuteReader {
     // A copy, not a view: a view would keep the whole frame (a socket read, a log file) alive
     // for as long as the znode holds its data.
     const out = allocValue(len);
-    this.buf.copy(out, 0, this.offset, this.offset + len);
+    copyBytes(out, 0, this.buf, this.offset, this.offset + len);
     this.offset += len;
     return out;
   }
@@ -209,7 +209,7 @@ export class JuteWriter {
       return;
     }
     this.ensure(v.length);
-    v.copy(this.buf, this.offset);
+    copyBytes(this.buf, this.offset, v);
     this.offset += v.length;
   }
 

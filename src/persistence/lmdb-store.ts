@@ -31,7 +31,7 @@ import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import { JuteReader, JuteWriter } from '../jute/codec';
-import { allocValue } from '../jute/value-memory';
+import { allocValue, copyBytes } from '../jute/value-memory';
 import * as R from '../jute/records';
 import { OPEN_UNSAFE_ACL_ID } from '../tree/acl';
 import { crcRange } from '../tree/digest';
@@ -171,7 +171,7 @@ export function decodeNodeInto(bytes: Uint8Array, start: number, end: number, ac
     const data = allocValue(dataLen);
     // Short values byte by byte: Buffer.copy's argument checks cost more than the copy.
     if (dataLen <= SHORT_COPY_BYTES) for (let k = 0; k < dataLen; k++) data[k] = b[i + k]!;
-    else b.copy(data, 0, i, i + dataLen);
+    else copyBytes(data, 0, b, i, i + dataLen);
     out.data = data;
   }
   return out;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
-import { allocValue, MAX_SHARED_GARBAGE_BYTES, sharedGarbageBytes } from '../../src/jute/value-memory';
+import { allocValue, copyBytes, MAX_SHARED_GARBAGE_BYTES, sharedGarbageBytes } from '../../src/jute/value-memory';
 import { NodeStore } from '../../src/tree/node-store';
 
 const isShared = (b: Buffer): boolean => b.buffer instanceof SharedArrayBuffer;
@@ -70,4 +70,26 @@ test('a store that is cleared stops holding its values', async () => {
   assert.ok(sharedGarbageBytes() < 16 * 1024);
   store.clear();
   assert.ok(sharedGarbageBytes() >= 100 * 8192, 'cleared values are garbage');
+});
+
+test('copyBytes copies exactly what Buffer.copy does, into and out of shared memory, at any alignment', () => {
+  const source = Buffer.alloc(10000);
+  for (let k = 0; k < source.length; k++) source[k] = (k * 131 + 7) & 0xff;
+  for (const len of [0, 1, 255, 256, 257, 4096, 5000]) {
+    for (const off of [0, 1, 3, 8]) {
+      for (const shared of [false, true]) {
+        const target = shared ? Buffer.from(new SharedArrayBuffer(len + 16)) : Buffer.alloc(len + 16);
+        target.fill(0xee);
+        copyBytes(target, off, source, 5, 5 + len);
+        const expected = Buffer.alloc(len + 16, 0xee);
+        source.copy(expected, off, 5, 5 + len);
+        assert.deepEqual(target, expected, `len ${len} at ${off}, shared ${shared}`);
+        // And back out of it, whole.
+        const out = Buffer.alloc(len + 20, 0x11);
+        copyBytes(out, 3, target);
+        assert.deepEqual(out.subarray(3, 3 + target.length), target);
+        assert.equal(out[2], 0x11);
+      }
+    }
+  }
 });
