@@ -834,6 +834,8 @@ export async function openDatabase(cfg: StorageConfig, logger: Logger): Promise<
       const fsyncTime = server.stats.metrics.summary('fsynctime');
       log.onSync = (ms) => fsyncTime.add(ms);
       log.onFatal = fatal;
+      // A txn is written on the event loop when it is all the server has to do (txn-log.ts).
+      log.serverIdleBesides = (txns) => server.outstandingRequests() <= txns;
       for (const [id, to] of sessions) server.sessions.trackSession(id, to, nowMs);
       const previous = server.onApplied;
       server.onApplied = (req, rc) => {

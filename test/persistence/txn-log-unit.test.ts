@@ -428,3 +428,112 @@ test('forceSync: direct writes (O_DIRECT) leave the same file as writes through 
     assert.ok(files[i]!.equals(files[1]!), `${logs[i]!.name}: the same bytes as through the page cache`);
   }
 });
+
+test('a txn that is all the server has to do is written on the event loop; batches, a busy server and a slow device go through the thread pool', { timeout: 60_000 }, async (t) => {
+  const preAlloc = 1024 * 1024;
+  const make = async (o: { directIo: boolean; idle: boolean | null; inlineSlowMs?: number; forceSync?: boolean }) => {
+    const dir = await tmpDir(t);
+    const log = new FileTxnLog({ logDir: dir, preAllocSizeBytes: preAlloc, snapCount: 1_000_000, forceSync: o.forceSync ?? true, fsyncWarningThresholdMs: 1e9, logger: quiet, directIo: o.directIo, inlineSlowMs: o.inlineSlowMs });
+    const asked: number[] = [];
+    if (o.idle !== null) {
+      const idle = o.idle;
+      log.serverIdleBesides = (txns) => {
+        asked.push(txns);
+        return idle;
+      };
+    }
+    return { dir, log, asked };
+  };
+  const append = (log: FileTxnLog, zxid: number, bytes: number) =>
+    new Promise<void>((resolve, reject) => log.append(createTxn(zxid, `/i${zxid}`, String.fromCharCode(97 + (zxid % 26)).repeat(bytes)), resolve, reject));
+
+  // One txn at a time, records ending at every kind of offset within a 4 KiB block, one past
+  // INLINE_MAX_BYTES: inline writes leave the bytes that writes through the pool leave.
+  const sizes = [1, 5, 4000, 17, 4096, 4095, 4097, 8191, 3, 300_000, 12, 1];
+  const inlineDirect = await make({ directIo: true, idle: true });
+  const inlineBuffered = await make({ directIo: false, idle: true });
+  const pool = await make({ directIo: false, idle: null });
+  const unsynced = await make({ directIo: false, idle: true, forceSync: false });
+  const all = [inlineDirect, inlineBuffered, pool, unsynced];
+  for (let i = 0; i < sizes.length; i++) {
+    for (const l of all) await append(l.log, i + 1, sizes[i]!);
+  }
+  if (process.platform === 'linux') assert.equal(inlineDirect.log.writingDirect, true, 'the inline log writes direct (O_DIRECT)');
+  assert.equal(inlineDirect.log.inlineWrites, sizes.length - 1, 'every single txn but the one beyond INLINE_MAX_BYTES was written inline');
+  assert.equal(inlineBuffered.log.inlineWrites, sizes.length - 1);
+  assert.equal(unsynced.log.inlineWrites, sizes.length - 1, 'forceSync=no writes inline too');
+  assert.equal(pool.log.inlineWrites, 0, 'without the server hook, never inline');
+  assert.ok(inlineDirect.asked.every((n) => n === 1), 'the server is asked about the txns of the batch');
+
+  // Inline, the txn is durable within the turn that writes it: its `done` runs before an
+  // immediate queued right after the append (the log's own immediate runs first); through the
+  // pool, only in a later turn.
+  const order = async (log: FileTxnLog, zxid: number): Promise<string[]> => {
+    const seen: string[] = [];
+    const done = append(log, zxid, 50).then(() => seen.push('done'));
+    setImmediate(() => seen.push('next immediate'));
+    await done;
+    await new Promise((r) => setImmediate(r));
+    return seen;
+  };
+  let z = sizes.length;
+  ++z;
+  for (const l of [inlineDirect, inlineBuffered, unsynced]) assert.deepEqual(await order(l.log, z), ['done', 'next immediate'], 'inline: durable in the turn of the write');
+  assert.deepEqual(await order(pool.log, z), ['next immediate', 'done'], 'through the pool: durable in a later turn');
+
+  // Several txns in one batch: through the pool, without asking the server.
+  const before = inlineDirect.asked.length;
+  const inlineBefore = inlineDirect.log.inlineWrites;
+  await Promise.all([append(inlineDirect.log, ++z, 10), append(inlineDirect.log, ++z, 20)]);
+  assert.equal(inlineDirect.log.inlineWrites, inlineBefore, 'a batch of two went through the pool');
+  assert.equal(inlineDirect.asked.length, before);
+
+  // A server with other requests in flight: through the pool.
+  const busy = await make({ directIo: true, idle: false });
+  await append(busy.log, 1, 100);
+  assert.equal(busy.log.inlineWrites, 0);
+  assert.deepEqual(busy.asked, [1]);
+
+  // A txn appended while a batch is being written is part of a load, not a lone request: through
+  // the pool, even when it is the only one left.
+  const lull = await make({ directIo: true, idle: true });
+  await append(lull.log, 1, 100);
+  const inlineAtStart = lull.log.inlineWrites;
+  lull.log.serverIdleBesides = () => false;
+  const first = append(lull.log, 2, 100);
+  await new Promise((r) => setImmediate(r)); // the log's immediate has started the write
+  lull.log.serverIdleBesides = () => true;
+  await Promise.all([first, append(lull.log, 3, 100)]);
+  assert.equal(lull.log.inlineWrites, inlineAtStart, 'the txn that came in during a write went through the pool');
+
+  // After a slow inline write (here every write counts as slow) the next ones go through the
+  // pool for INLINE_BACKOFF_MS (1 s).
+  const slow = await make({ directIo: true, idle: true, inlineSlowMs: -1 });
+  await append(slow.log, 1, 100);
+  await append(slow.log, 2, 100);
+  await append(slow.log, 3, 100);
+  assert.equal(slow.log.inlineWrites, 1, 'one inline write, then the pool');
+  await new Promise((r) => setTimeout(r, 1100));
+  await append(slow.log, 4, 100);
+  assert.equal(slow.log.inlineWrites, 2, 'inline again after the back-off');
+
+  for (const l of [...all, busy, lull, slow]) await l.log.close();
+  const read = (dir: string) => {
+    const [file] = listLogFiles(dir);
+    assert.ok(file !== undefined);
+    return fs.readFileSync(path.join(dir, file.name));
+  };
+  const expected = read(pool.dir);
+  const scan = scanLog(expected, 0, () => undefined);
+  assert.equal(scan.damage, null);
+  assert.equal(scan.txnCount, sizes.length + 1);
+  const prefix = (dir: string) => read(dir).subarray(0, scan.goodEnd);
+  assert.ok(prefix(inlineBuffered.dir).equals(expected.subarray(0, scan.goodEnd)), 'inline buffered writes: the same bytes as through the pool');
+  assert.ok(prefix(unsynced.dir).equals(expected.subarray(0, scan.goodEnd)), 'inline unsynced writes: the same bytes as through the pool');
+  // The inline direct log took the batch of two after the same records.
+  const direct = read(inlineDirect.dir);
+  const directScan = scanLog(direct, 0, () => undefined);
+  assert.equal(directScan.damage, null);
+  assert.equal(directScan.txnCount, sizes.length + 3);
+  assert.ok(direct.subarray(0, scan.goodEnd).equals(expected.subarray(0, scan.goodEnd)), 'inline direct writes: the same records as through the pool');
+});
