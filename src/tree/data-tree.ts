@@ -449,7 +449,7 @@ export class DataTree {
     return this.dataWatches.size() + this.childWatches.size();
   }
 
-  private fire(mgr: WatchManager, path: string, type: number, suppress?: ReadonlySet<WatcherId>): Set<WatcherId> {
+  private fire(mgr: WatchManager, path: string, type: number, suppress?: ReadonlySet<WatcherId>): ReadonlySet<WatcherId> {
     const fired = mgr.trigger(path, type);
     for (const w of fired) if (suppress === undefined || !suppress.has(w)) this.events.push({ watcher: w, type, path });
     return fired;

