@@ -50,13 +50,14 @@
  * made on the event loop itself (writeSync). The thread-pool job costs two hand-offs between
  * threads per write, and on a 2-core machine shared with busy clients each one waits for a CPU:
  * synced 4 KiB writes under a concurrent 1×1 read load took p50 207 µs and p99 400 µs through
- * the pool against 120 and 214 µs inline, and the server at create 4 KB 1×1 (4 runs each) gave
- * p99 1.05-1.57 ms inline against 1.29-2.00 ms, with 15 % less CPU per reply. Nothing waits
+ * the pool against 120 and 214 µs inline, and the server at create 4 KB 1×1 (3 runs each) gave
+ * p99 1.10-1.34 ms against 1.50-2.11 ms, with ~10 % less CPU per reply. Nothing waits
  * meanwhile but requests that arrive during the write, which would have waited for the next
  * batch anyway. A device that turns slow must not hold the event loop, though: after an inline
  * write of more than INLINE_SLOW_MS, writes go through the pool for INLINE_BACKOFF_MS. Under
- * load (more than one request in flight) writes always go through the pool, so that the event
- * loop reads and prepares the next batch while this one is written.
+ * load (more than one request in flight, or a txn appended while a batch was being written)
+ * writes always go through the pool, so that the event loop reads and prepares the next batch
+ * while this one is written (mayWriteInline).
  *
  * A full disk stalls the log rather than failing it: the batch is written again, at the same
  * positions, until space returns (writeBatches). Any other write error is fatal.
