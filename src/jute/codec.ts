@@ -36,6 +36,7 @@ export function setJuteMaxBuffer(maxBufferBytes: number, extraBytes: number = ma
 }
 
 const TWO_POW_32 = 4294967296;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class JuteReader {
   offset: number;
@@ -135,30 +136,46 @@ export class JuteReader {
   }
 }
 
-/** With splicing on, buffer fields at least this long are referenced instead of copied. */
-const SPLICE_MIN_BYTES = 2048;
+/**
+ * With splicing on, buffer fields at least this long are referenced instead of copied. Below
+ * it, copying is cheaper than what a reply of several pieces costs: a corked socket and one
+ * writev build arrays and request objects per write, and the value must be held until the
+ * socket took it (value-memory.ts, holdSpliced). Main-thread allocation at get 4 KB 1x1
+ * (sampling heap profile, fresh server, 5 s): ~5.1 KB per reply with 4 KB values spliced,
+ * ~2.8 KB with them copied (and the read side's fewer views, tcp-connection.ts).
+ */
+export const SPLICE_MIN_BYTES = 16 * 1024;
+/** With splicing on, a buffer field that would take the writer past this many bytes is spliced too. */
+export const SPLICE_OVER_BYTES = 64 * 1024;
 
 export class JuteWriter {
   private buf: Buffer;
   offset = 0;
-  /** Spliced buffers and the offsets they go at (see spliceLargeBuffers); null when off. */
+  /** Whether spliceLargeBuffers was called. */
+  private splicing = false;
+  /** Spliced buffers and the offsets they go at (see spliceLargeBuffers); null until the first. */
   private splices: Buffer[] | null = null;
   private spliceAt: number[] | null = null;
   /** Bytes in spliced buffers, which `offset` does not count. */
   splicedBytes = 0;
 
-  constructor(initialBytes = 256) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** A writer into a new buffer of `initial` bytes, or into `initial` itself (its bytes are overwritten). */
+  constructor(initial: number | Buffer = 256) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+  }
+
+  /** The buffer written into (a larger one than the writer began with if it grew). */
+  backing(): Buffer {
+    return this.buf;
   }
 
   /**
-   * From now on, buffer fields of 2 KiB or more are not copied: the writer keeps a reference
-   * and `chunks()` returns the bytes as pieces, those buffers among them. They must not change
-   * until the pieces are written (znode values never change: setData replaces them).
+   * From now on, buffer fields of SPLICE_MIN_BYTES or more are not copied: the writer keeps a
+   * reference and `chunks()` returns the bytes as pieces, those buffers among them. They must
+   * not change until the pieces are written (znode values never change: setData replaces them).
    */
   spliceLargeBuffers(): void {
-    this.splices = [];
-    this.spliceAt = [];
+    this.splicing = true;
   }
 
   private ensure(bytes: number): void {
@@ -187,7 +204,16 @@ export class JuteWriter {
 
   bigLong(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    if (v >= -MAX_SAFE_BIG && v <= MAX_SAFE_BIG) {
+      // Within 2^53 the number path is exact, and unlike writeBigInt64BE (which masks and
+      // shifts) it makes no BigInts: session ids of 0 (ephemeralOwner) are most of these.
+      const n = Number(v);
+      const hi = Math.floor(n / TWO_POW_32);
+      this.buf.writeInt32BE(hi | 0, this.offset);
+      this.buf.writeUInt32BE((n - hi * TWO_POW_32) >>> 0, this.offset + 4);
+    } else {
+      this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    }
     this.offset += 8;
   }
 
@@ -202,9 +228,15 @@ export class JuteWriter {
       return;
     }
     this.int(v.length);
-    if (this.spliceAt !== null && v.length >= SPLICE_MIN_BYTES) {
-      this.spliceAt.push(this.offset);
-      this.splices!.push(v);
+    // A turn's buffer past SPLICE_OVER_BYTES is not kept for reuse (tcp-connection.ts), so
+    // copying into it would mean growing a new large buffer each turn: splice there too.
+    if (this.splicing && (v.length >= SPLICE_MIN_BYTES || this.offset + v.length > SPLICE_OVER_BYTES)) {
+      if (this.splices === null) {
+        this.splices = [];
+        this.spliceAt = [];
+      }
+      this.spliceAt!.push(this.offset);
+      this.splices.push(v);
       this.splicedBytes += v.length;
       return;
     }
@@ -268,7 +300,7 @@ export class JuteWriter {
    * new allocation. Views taken earlier see their bytes overwritten by later writes.
    */
   reset(): void {
-    if (this.splices !== null) throw new Error('reset() on a writer with spliced buffers');
+    if (this.splicing) throw new Error('reset() on a writer that splices buffers');
     this.offset = 0;
   }
 

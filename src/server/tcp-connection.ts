@@ -30,6 +30,20 @@ const EMPTY = Buffer.alloc(0);
 /** A turn's output buffer starts at most this large (it grows as needed). */
 const MAX_OUT_BYTES_HINT = 64 * 1024;
 
+/**
+ * Output buffers free for another turn's frames, shared by all connections. A turn's frames are
+ * encoded into one buffer and leave in one socket.write; when the socket takes them at once
+ * (the kernel had room, so nothing is left queued when write returns) the buffer is free again,
+ * and the next turn of any connection encodes into it instead of allocating one. Bounded:
+ * at most MAX_SPARE_OUT_BUFFERS buffers of at most MAX_OUT_BYTES_HINT bytes each.
+ */
+const spareOut: Buffer[] = [];
+const MAX_SPARE_OUT_BUFFERS = 16;
+
+function giveBackOut(b: Buffer): void {
+  if (b.length <= MAX_OUT_BYTES_HINT && spareOut.length < MAX_SPARE_OUT_BUFFERS) spareOut.push(b);
+}
+
 export interface FourLetterWordHandler {
   /** The word for a 4-byte length value, or null if it is not a four-letter word. */
   wordFor(len: number): string | null;
@@ -132,17 +146,23 @@ export class TcpConnection implements ClientConnection {
     }
   }
 
-  /** Reads the whole frames at the start of `buf`; false when the connection closed or turned into a four-letter word. */
+  /**
+   * Reads the whole frames at the start of `buf`; false when the connection closed or turned
+   * into a four-letter word. Frames are read at an offset into `buf`, which is cut once at the
+   * end, so that a request costs no views of its own but its body.
+   */
   private readFrames(): boolean {
+    const buf = this.buf;
+    let at = 0;
     try {
       // Bounded: each pass consumes one whole frame or stops.
-      while (!this.closing && !this.awaitingSession && this.buf.length >= 4) {
-        const len = this.buf.readInt32BE(0);
+      while (!this.closing && !this.awaitingSession && buf.length - at >= 4) {
+        const len = buf.readInt32BE(at);
         if (!this.initialized) {
           const word = this.fourLetterWords.wordFor(len);
           if (word !== null) {
             // What follows the word is its argument (stmk's 8-byte mask) or ignored.
-            const rest = this.buf.subarray(4);
+            const rest = buf.subarray(at + 4);
             this.buf = EMPTY;
             this.runFourLetterWord(word, rest);
             return false;
@@ -153,25 +173,28 @@ export class TcpConnection implements ClientConnection {
             { client: `${this.remoteAddress}:${this.remotePort}`, len, maxBuffer: this.maxBufferBytes },
             `Len error ${len}: closing connection (frame length outside 0..jute.maxbuffer)`,
           );
+          this.buf = EMPTY;
           this.close(`Len error ${len}`);
           return false;
         }
-        if (this.buf.length < 4 + len) break;
-        const frame = this.buf.subarray(4, 4 + len);
-        this.buf = this.buf.subarray(4 + len);
+        if (buf.length - at < 4 + len) break;
+        const start = at + 4;
+        at = start + len;
         this.stats.packetsReceived++;
         this.server.stats.metrics.counter('bytes_received_count').add(4 + len);
-        if (!this.initialized) this.readConnectRequest(frame);
-        else this.readRequest(frame);
+        if (!this.initialized) this.readConnectRequest(buf.subarray(start, at));
+        else this.readRequest(buf, start, at);
       }
     } catch (e) {
       if (e instanceof JuteError) {
+        this.buf = EMPTY;
         this.logger.warn({ client: `${this.remoteAddress}:${this.remotePort}`, err: e.message }, 'malformed request; closing connection');
         this.close(`malformed request: ${e.message}`);
         return false;
       }
       throw e;
     }
+    this.buf = at === 0 ? buf : at === buf.length ? EMPTY : buf.subarray(at);
     return true;
   }
 
@@ -200,11 +223,14 @@ export class TcpConnection implements ClientConnection {
     }
   }
 
-  private readRequest(frame: Buffer): void {
-    const r = new JuteReader(frame);
-    const xid = r.int();
-    const type = r.int();
-    this.server.processPacket(this, xid, type, frame.subarray(8));
+  /** The request frame in buf[start, end): its RequestHeader (xid, type), then the body. */
+  private readRequest(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    // The message JuteReader gives for a truncated RequestHeader.
+    if (n < 8) throw new JuteError(`record truncated: need 4 bytes at offset ${n < 4 ? 0 : 4}, have ${n < 4 ? n : n - 4}`);
+    const xid = buf.readInt32BE(start);
+    const type = buf.readInt32BE(start + 4);
+    this.server.processPacket(this, xid, type, buf.subarray(start + 8, end));
   }
 
   private runFourLetterWord(word: string, rest: Buffer): void {
@@ -223,13 +249,15 @@ export class TcpConnection implements ClientConnection {
   }
 
   /**
-   * The writer for this turn's frames. Large values (2 KiB and up) are not copied into it but
-   * written as chunks of their own (JuteWriter.spliceLargeBuffers).
+   * The writer for this turn's frames, into a spare buffer when there is one. Large values
+   * (SPLICE_MIN_BYTES and up) are not copied into it but written as chunks of their own
+   * (JuteWriter.spliceLargeBuffers).
    */
   private turnWriter(): JuteWriter {
     let w = this.out;
     if (w === null) {
-      w = new JuteWriter(this.outBytesHint);
+      const spare = spareOut.pop();
+      w = new JuteWriter(spare !== undefined && spare.length >= this.outBytesHint ? spare : this.outBytesHint);
       w.spliceLargeBuffers();
       this.out = w;
       process.nextTick(this.flushTurn);
@@ -242,7 +270,10 @@ export class TcpConnection implements ClientConnection {
     const w = this.out;
     if (w === null) return;
     this.out = null;
-    if (this.closed) return;
+    if (this.closed) {
+      if (w.splicedBuffers().length === 0) giveBackOut(w.backing());
+      return;
+    }
     this.outBytesHint = Math.min(MAX_OUT_BYTES_HINT, Math.max(256, w.offset));
     const chunks = w.chunks();
     // Spliced values stay held until the socket has taken them: the buffer of a value that
@@ -256,6 +287,8 @@ export class TcpConnection implements ClientConnection {
     }
     if (chunks.length === 1) {
       this.socket.write(chunks[0]!, done);
+      // Nothing queued: the kernel has the bytes and the buffer is free (see spareOut).
+      if (this.socket.writableLength === 0) giveBackOut(w.backing());
     } else {
       this.socket.cork();
       for (let i = 0; i < chunks.length; i++) this.socket.write(chunks[i]!, i === chunks.length - 1 ? done : undefined);

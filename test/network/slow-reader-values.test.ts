@@ -1,28 +1,29 @@
 // A client that stops reading while values it asked for are rewritten over and over: every
-// getData reply it finally reads must carry the bytes of the version its Stat names. The server
-// reuses the buffer of a value that left the tree for the next value it decodes (codec.ts,
-// recycleValue), so a reply that still referenced such a buffer while queued on a slow
-// client's socket would carry another version's bytes.
+// getData reply it finally reads must carry the bytes of the version its Stat names. Two ways a
+// queued reply could carry other bytes, one per value size:
+//  - 4 KiB values are copied into the turn's output buffer, and that buffer is used again for
+//    a later turn once the socket took it (tcp-connection.ts, spareOut): reusing one the socket
+//    still holds would overwrite replies waiting in it.
+//  - values of SPLICE_MIN_BYTES and up are written from the value's own buffer, and the server
+//    reuses the buffer of a value that left the tree for the next value it decodes
+//    (value-memory.ts, recycleValue): a reply still queued must hold it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { OpCode } from '../../src/protocol/constants';
 import * as R from '../../src/jute/records';
-import { JuteReader, JuteWriter } from '../../src/jute/codec';
+import { JuteReader, JuteWriter, SPLICE_MIN_BYTES } from '../../src/jute/codec';
 import { RawClient } from '../helpers/raw-client';
 import { startOurs } from '../helpers/servers';
 
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const NODES = 4;
-const VALUE_BYTES = 4096;
-const READS = 3000;
-const REWRITES = 150;
 
 /** The value of `node` at `version`: every byte depends on both, so any mix-up shows. */
-function valueOf(node: number, version: number): Buffer {
-  const b = Buffer.alloc(VALUE_BYTES);
-  for (let i = 0; i < VALUE_BYTES; i++) b[i] = (i * 31 + node * 7 + version * 13 + (i >> 8)) & 0xff;
+function valueOf(node: number, version: number, bytes: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) b[i] = (i * 31 + node * 7 + version * 13 + (i >> 8)) & 0xff;
   b.writeInt32BE(node, 0);
   b.writeInt32BE(version, 4);
   return b;
@@ -38,13 +39,19 @@ function frame(xid: number, type: number, encode: (w: JuteWriter) => void): Buff
   return Buffer.from(w.finish());
 }
 
-test('values read by a client that stopped reading while they were rewritten are the versions their Stat names', { timeout: 120_000 }, async (t) => {
+// perRound × valueBytes stays below the 64 KiB up to which a turn's buffer is kept for reuse;
+// rounds × perRound × valueBytes (12 MiB, 19 MiB) is more than loopback's socket buffers hold.
+for (const [valueBytes, perRound, rounds] of [
+  [4096, 12, 250],
+  [SPLICE_MIN_BYTES * 4, 2, 150],
+] as const) {
+test(`values of ${valueBytes} bytes read by a client that stopped reading while they were rewritten are the versions their Stat names`, { timeout: 120_000 }, async (t) => {
   const server = await startOurs();
   t.after(() => server.stop());
   const writer = await RawClient.connect(server.port);
   t.after(() => writer.destroy());
   for (let n = 0; n < NODES; n++) {
-    await writer.request(OpCode.create, R.CreateRequest, { path: `/v${n}`, data: valueOf(n, 0), acl: OPEN_ACL, flags: 0 });
+    await writer.request(OpCode.create, R.CreateRequest, { path: `/v${n}`, data: valueOf(n, 0, valueBytes), acl: OPEN_ACL, flags: 0 });
   }
 
   // The slow reader: a plain socket, so that reading can stop and start at will.
@@ -63,24 +70,27 @@ test('values read by a client that stopped reading while they were rewritten are
   assert.ok(received > 0, 'no ConnectResponse');
   const connectBytes = 4 + Buffer.concat(chunks).readInt32BE(0);
 
-  // Ask for many values, then stop reading: the replies pile up in the kernel's buffers and
-  // then on the server's side of the socket.
+  // Stop reading, then in rounds: ask for a few values (in a write of their own, so that the
+  // server answers them in a turn of their own, whose output buffer is small enough to be
+  // reused), then rewrite every value. The replies pile up in the kernel's buffers and then on
+  // the server's side of the socket.
   sock.pause();
-  const requests: Buffer[] = [];
-  for (let i = 0; i < READS; i++) {
-    requests.push(frame(i + 1, OpCode.getData, (w) => R.GetDataRequest.encode(w, { path: `/v${i % NODES}`, watch: false })));
-  }
-  sock.write(Buffer.concat(requests));
-  await new Promise((r) => setTimeout(r, 500));
-
-  // Meanwhile every value is rewritten many times.
-  for (let v = 1; v <= REWRITES; v++) {
+  let xid = 0;
+  for (let v = 1; v <= rounds; v++) {
+    const requests: Buffer[] = [];
+    for (let i = 0; i < perRound; i++) {
+      xid++;
+      requests.push(frame(xid, OpCode.getData, (w) => R.GetDataRequest.encode(w, { path: `/v${(xid - 1) % NODES}`, watch: false })));
+    }
+    sock.write(Buffer.concat(requests));
+    await new Promise((r) => setTimeout(r, 2));
     await Promise.all(
       Array.from({ length: NODES }, (_, n) =>
-        writer.request(OpCode.setData, R.SetDataRequest, { path: `/v${n}`, data: valueOf(n, v), version: -1 }, R.SetDataResponse),
+        writer.request(OpCode.setData, R.SetDataRequest, { path: `/v${n}`, data: valueOf(n, v, valueBytes), version: -1 }, R.SetDataResponse),
       ),
     );
   }
+  const reads = xid;
 
   // Read everything now.
   sock.resume();
@@ -88,7 +98,7 @@ test('values read by a client that stopped reading while they were rewritten are
   const replies: { xid: number; err: number; data: Buffer | null; version: number }[] = [];
   let off = connectBytes;
   let all = Buffer.alloc(0);
-  while (replies.length < READS && Date.now() < deadline) {
+  while (replies.length < reads && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
     all = Buffer.concat(chunks);
     while (all.length - off >= 4 && all.length - off >= 4 + all.readInt32BE(off)) {
@@ -106,15 +116,16 @@ test('values read by a client that stopped reading while they were rewritten are
       replies.push({ xid, err, data: body.data, version: body.stat.version });
     }
   }
-  assert.equal(replies.length, READS, `only ${replies.length} of ${READS} replies arrived`);
+  assert.equal(replies.length, reads, `only ${replies.length} of ${reads} replies arrived`);
   let latest = 0;
   for (const rep of replies) {
     assert.equal(rep.err, 0, `getData xid ${rep.xid} failed: ${rep.err}`);
     const node = (rep.xid - 1) % NODES;
-    assert.ok(rep.data !== null && rep.data.equals(valueOf(node, rep.version)), `xid ${rep.xid}: the bytes of /v${node} are not those of version ${rep.version}` + (rep.data !== null ? ` (they say node ${rep.data.readInt32BE(0)} version ${rep.data.readInt32BE(4)})` : ''));
+    assert.ok(rep.data !== null && rep.data.equals(valueOf(node, rep.version, valueBytes)), `xid ${rep.xid}: the bytes of /v${node} are not those of version ${rep.version}` + (rep.data !== null ? ` (they say node ${rep.data.readInt32BE(0)} version ${rep.data.readInt32BE(4)})` : ''));
     latest = Math.max(latest, rep.version);
   }
   // The point: replies were read while values changed, so some versions are old ones.
-  assert.ok(replies.some((r) => r.version < REWRITES), 'every reply came after the rewrites: the client did not fall behind');
+  assert.ok(replies.some((r) => r.version < rounds - 1), 'every reply came after the rewrites: the client did not fall behind');
   t.diagnostic(`versions read: 0..${latest}`);
 });
+}

@@ -79,3 +79,31 @@ test('String.hashCode and HashSet iteration order match Java', () => {
     'a', 'q', 'b', 'abd', 'abc', 'zookeeper', 'quota', 'lock-0000000001', 'xyz', 'lock-0000000000', 'config',
   ]);
 });
+
+test('bigLong writes the two\'s complement of every 64-bit value, on its number path and its BigInt path', () => {
+  const two63 = 2n ** 63n;
+  const safe = BigInt(Number.MAX_SAFE_INTEGER);
+  const values = [0n, 1n, -1n, 255n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), -(2n ** 32n) - 1n, safe, -safe, safe + 1n, -safe - 1n, two63 - 1n, -two63];
+  // Session ids are written as Java longs: an unsigned value at or past 2^63 wraps.
+  const wrapped = [two63, two63 + 5n, 2n ** 64n - 1n];
+  for (const v of [...values, ...wrapped]) {
+    const w = new JuteWriter(4);
+    w.bigLong(v);
+    const want = Buffer.alloc(8);
+    want.writeBigInt64BE(BigInt.asIntN(64, v));
+    assert.deepEqual(w.finish(), want, `bigLong(${v})`);
+    assert.equal(new JuteReader(w.finish()).bigLong(), BigInt.asIntN(64, v));
+  }
+});
+
+test('a writer over a given buffer writes into it, and grows out of it when it must', () => {
+  const given = Buffer.alloc(16, 0xee);
+  const w = new JuteWriter(given);
+  w.int(7);
+  assert.equal(w.backing(), given);
+  assert.equal(given.readInt32BE(0), 7);
+  w.raw(Buffer.alloc(20, 1));
+  assert.notEqual(w.backing(), given);
+  assert.ok(w.backing().length >= 24);
+  assert.deepEqual(w.finish(), Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.alloc(20, 1)]));
+});
