@@ -145,14 +145,14 @@ export class JuteReader {
  * ~2.8 KB with them copied (and the read side's fewer views, tcp-connection.ts).
  */
 export const SPLICE_MIN_BYTES = 16 * 1024;
-/** With splicing on, a buffer field that would take the writer past this many bytes is spliced too. */
-export const SPLICE_OVER_BYTES = 64 * 1024;
 
 export class JuteWriter {
   private buf: Buffer;
   offset = 0;
   /** Whether spliceLargeBuffers was called. */
   private splicing = false;
+  /** With splicing on, a buffer field that would take the writer past this many bytes is spliced too. */
+  private maxCopiedBytes = Infinity;
   /** Spliced buffers and the offsets they go at (see spliceLargeBuffers); null until the first. */
   private splices: Buffer[] | null = null;
   private spliceAt: number[] | null = null;
@@ -173,9 +173,13 @@ export class JuteWriter {
    * From now on, buffer fields of SPLICE_MIN_BYTES or more are not copied: the writer keeps a
    * reference and `chunks()` returns the bytes as pieces, those buffers among them. They must
    * not change until the pieces are written (znode values never change: setData replaces them).
+   * Smaller ones that would take the writer past `maxCopiedBytes` are spliced too: the
+   * connection keeps buffers up to that size for reuse, and copying past it would grow a new
+   * large buffer each turn.
    */
-  spliceLargeBuffers(): void {
+  spliceLargeBuffers(maxCopiedBytes = Infinity): void {
     this.splicing = true;
+    this.maxCopiedBytes = maxCopiedBytes;
   }
 
   private ensure(bytes: number): void {
@@ -228,9 +232,7 @@ export class JuteWriter {
       return;
     }
     this.int(v.length);
-    // A turn's buffer past SPLICE_OVER_BYTES is not kept for reuse (tcp-connection.ts), so
-    // copying into it would mean growing a new large buffer each turn: splice there too.
-    if (this.splicing && (v.length >= SPLICE_MIN_BYTES || this.offset + v.length > SPLICE_OVER_BYTES)) {
+    if (this.splicing && (v.length >= SPLICE_MIN_BYTES || this.offset + v.length > this.maxCopiedBytes)) {
       if (this.splices === null) {
         this.splices = [];
         this.spliceAt = [];

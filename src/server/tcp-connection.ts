@@ -27,7 +27,10 @@ import { hexSessionId } from './zookeeper-server';
 /** Stop reading from a client whose unsent replies exceed this. */
 const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** A turn's output buffer starts at most this large (it grows as needed). */
+/**
+ * A turn's output buffer starts at most this large (it grows as needed); only buffers up to
+ * this size are kept for reuse, and values that would take a turn past it are spliced.
+ */
 const MAX_OUT_BYTES_HINT = 64 * 1024;
 
 /**
@@ -182,8 +185,13 @@ export class TcpConnection implements ClientConnection {
         at = start + len;
         this.stats.packetsReceived++;
         this.server.stats.metrics.counter('bytes_received_count').add(4 + len);
-        if (!this.initialized) this.readConnectRequest(buf.subarray(start, at));
-        else this.readRequest(buf, start, at);
+        if (!this.initialized) {
+          // The answer to a ConnectRequest looks at what is left unread (sendConnectResponse).
+          this.buf = buf.subarray(at);
+          this.readConnectRequest(buf.subarray(start, at));
+        } else {
+          this.readRequest(buf, start, at);
+        }
       }
     } catch (e) {
       if (e instanceof JuteError) {
@@ -258,7 +266,7 @@ export class TcpConnection implements ClientConnection {
     if (w === null) {
       const spare = spareOut.pop();
       w = new JuteWriter(spare !== undefined && spare.length >= this.outBytesHint ? spare : this.outBytesHint);
-      w.spliceLargeBuffers();
+      w.spliceLargeBuffers(MAX_OUT_BYTES_HINT);
       this.out = w;
       process.nextTick(this.flushTurn);
     }
